@@ -1,0 +1,1 @@
+"""Tests for the domain and store package ``grids``."""
