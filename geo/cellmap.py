@@ -45,7 +45,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyproj
@@ -365,7 +365,7 @@ class CellMap:
         same_ring = coord_ring[1:] == coord_ring[:-1]
         starts = np.flatnonzero(same_ring)
         ends = np.stack([xy[starts], xy[starts + 1]], axis=1)
-        segments = np.atleast_1d(shapely.linestrings(ends))
+        segments = cast(np.ndarray, shapely.linestrings(ends))
         owner = part_owner[ring_part[coord_ring[starts]]]
         return forward, shapely.STRtree(segments), owner
 

@@ -6,6 +6,8 @@ index itself (resolution, parent) is done here on whole arrays instead.
 
 from __future__ import annotations
 
+from typing import cast
+
 import h3
 import h3ronpy.vector
 import numpy as np
@@ -85,7 +87,7 @@ def cells_to_polygons(cells: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
         centres = sums / counts[:, None]
         coords = centres[owner] + (coords - centres[owner]) * scale
     rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(boundaries)), counts))
-    return np.atleast_1d(shapely.polygons(rings))
+    return cast(np.ndarray, shapely.polygons(rings))
 
 
 def cell_size_degrees(lat: float, lon: float, res: int) -> tuple[float, float]:
