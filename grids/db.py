@@ -1,0 +1,132 @@
+"""The store: engines for both backends, the geometry column type, schema upgrades.
+
+Two backends run the same models and code: an embedded SQLite file (the
+default, no server and no system library) and PostgreSQL + PostGIS for
+production. Only the geometry column differs, and only inside
+:class:`GeometryType`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import shapely
+from alembic import command
+from alembic.config import Config
+from geoalchemy2 import Geometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import Engine, LargeBinary, create_engine, event, inspect, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from grids.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class GeometryType(TypeDecorator[Any]):
+    """A shapely geometry: PostGIS ``geometry(kind, 4326)`` on PostgreSQL, WKB elsewhere.
+
+    QGIS and spatial SQL work on the production tables, while SQLite needs
+    no extension at all. The GiST index is created by the migration (on
+    PostgreSQL only), not by GeoAlchemy2's table events, which would put a
+    useless b-tree on the WKB blobs of SQLite.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+    spatial_index = False
+    use_N_D_index = False
+
+    def __init__(self, kind: str = "GEOMETRY") -> None:
+        super().__init__()
+        self.kind = kind
+
+    def load_dialect_impl(self, dialect: Dialect | None) -> TypeEngine[Any]:
+        if dialect is None:  # GeoAlchemy2's events ask before a dialect is known
+            return LargeBinary()
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Geometry(self.kind, srid=4326, spatial_index=False))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return f"SRID=4326;{shapely.to_wkt(value, rounding_precision=-1)}"
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            return shapely.from_wkb(bytes(value.data))
+        if isinstance(value, str):
+            return shapely.from_wkb(bytes.fromhex(value))
+        return shapely.from_wkb(bytes(value))
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for either backend, with SQLite tuned for a service (WAL, foreign keys)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return create_engine(url, pool_pre_ping=True)
+    raise StoreError(
+        f"unsupported database URL {parsed.render_as_string()!r}: "
+        "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (the API returns them)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configured in code, so migrations ship inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_schema(engine: Engine) -> str:
+    """Create or upgrade the schema to the newest migration; returns the revision."""
+    command.upgrade(alembic_config(engine), "head")
+    return current_revision(engine) or "base"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -1,0 +1,25 @@
+"""The domain's errors. ``api/errors.py`` maps each class to one HTTP status."""
+
+
+class GridwatchError(Exception):
+    """Base class of every domain error; the message says what to fix."""
+
+
+class StoreError(GridwatchError):
+    """The store cannot be used as configured (bad URL, schema too old)."""
+
+
+class NotFound(GridwatchError):
+    """A unit, person, category or other record that does not exist."""
+
+
+class InvalidInput(GridwatchError):
+    """Input that breaks a rule of the domain (unknown category, bad field mapping)."""
+
+
+class ImportRefused(InvalidInput):
+    """A file that cannot be imported as it is; nothing was written."""
+
+
+class NotReady(GridwatchError):
+    """The service has no grids yet (run `gridwatch samples build` or import grids)."""
