@@ -52,6 +52,8 @@ CENTRE_LAT = 23.02
 M2_PER_DEG2 = M_PER_DEG_LAT * M_PER_DEG_LON
 #: Pieces smaller than this are merged into a neighbour or dropped.
 MIN_PIECE_M2 = 100.0
+#: Longest edge of a generated (Voronoi) boundary.
+SEGMENT_M = 250.0
 
 #: Grids per km² at urban factor 1 at the city centre (calibrated for ~3,000 grids).
 GRID_DENSITY_K = 1.55
@@ -267,6 +269,9 @@ def partition(area: Geom, x: FloatArray, y: FloatArray) -> list[Geom | None]:
         shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=env, ordered=True))
     )
     cells = shapely.transform(cells, lambda c: c / np.array([kx, 1.0]))
+    # short edges stay (nearly) straight in any projection, so shared boundaries with
+    # extra vertices from finer levels do not open tiny overlaps/gaps after reprojection
+    cells = shapely.segmentize(cells, SEGMENT_M / M_PER_DEG_LAT)
     clipped = shapely.intersection(cells, area)
     return absorb_slivers([polygonal(c) for c in clipped])
 
@@ -685,11 +690,6 @@ def _counts(
         "reports_planted": rstats.planted,
         "planted_hotspots": rstats.hotspots,
     }
-
-
-def read_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
-    """Read one layer of a built city.gpkg (convenience for tests and notebooks)."""
-    return gpd.read_file(path, layer=layer, engine="pyogrio")
 
 
 __all__ = [

@@ -110,7 +110,7 @@ def build_people(
     shift_of = rng.choice(len(OFFICER_SHIFTS), size=n_off, p=shift_p / shift_p.sum())
     handover = rng.random(n_off) < 0.02
 
-    people: list[tuple[str, str, str, str]] = []  # (person key, role, unit, _)
+    people: list[tuple[int, str, str]] = []  # (person index, role, unit)
     rosters: list[tuple[int, str, str, str, str, str, str]] = []
     persons: list[str] = []
 
@@ -127,7 +127,7 @@ def build_people(
         if is_demo[gi]:
             for rota in DEMO_ROTA:
                 pid = new_person("officer")
-                people.append((str(pid), "officer", unit, ""))
+                people.append((pid, "officer", unit))
                 rosters.append((pid, unit, *rota, VALID_FROM, ""))
             continue
         k = int(officer_of[gi])
@@ -141,7 +141,7 @@ def build_people(
         ):
             if pid < 0:
                 continue
-            people.append((str(pid), "officer", unit, ""))
+            people.append((int(pid), "officer", unit))
             for rota in OFFICER_SHIFTS[int(shift_of[k])][1]:
                 rosters.append((int(pid), unit, *rota, vf, vu))
 
@@ -151,7 +151,7 @@ def build_people(
         if skip:
             continue
         pid = new_person("chief")
-        people.append((str(pid), "chief", str(c), ""))
+        people.append((pid, "chief", str(c)))
         for rota in CHIEF_ROTA:
             rosters.append((pid, str(c), *rota, VALID_FROM, ""))
 
@@ -159,14 +159,14 @@ def build_people(
     for t, k in zip(towns["code"], n_disp, strict=True):
         for rota in DISPATCH_ROTAS[int(k)]:
             pid = new_person("dispatcher")
-            people.append((str(pid), "dispatcher", str(t), ""))
+            people.append((pid, "dispatcher", str(t)))
             rosters.append((pid, str(t), *rota, VALID_FROM, ""))
 
     codes = [f"P{i + 1:05d}" for i in range(len(persons))]
     names = synthetic_names(rng, len(persons))
     phones = synthetic_phones(rng, len(persons))
     pdf = pd.DataFrame(
-        [(codes[int(p)], names[int(p)], phones[int(p)], role, unit) for p, role, unit, _ in people],
+        [(codes[p], names[p], phones[p], role, unit) for p, role, unit in people],
         columns=PEOPLE_COLUMNS,
     )
     rdf = pd.DataFrame(

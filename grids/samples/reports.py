@@ -32,10 +32,18 @@ DAYS = 365
 #: UTC instant of local midnight at the start of PERIOD_START (UTC+8, no DST).
 _START_UTC_S = int((np.datetime64(PERIOD_START, "s") - np.timedelta64(8, "h")).astype(np.int64))
 
-#: Metres per degree near Dongguan (local equirectangular approximation).
+
+def m_per_deg(lat: float) -> tuple[float, float]:
+    """Metres per degree of longitude and of latitude at `lat` (WGS-84 series)."""
+    phi = math.radians(lat)
+    lon = 111_412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi)
+    lat_m = 111_132.954 - 559.822 * math.cos(2 * phi) + 1.175 * math.cos(4 * phi)
+    return lon, lat_m
+
+
+#: Metres per degree near Dongguan (local equirectangular approximation at LAT0).
 LAT0 = 22.9
-M_PER_DEG_LAT = 110_574.0
-M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(LAT0))
+M_PER_DEG_LON, M_PER_DEG_LAT = m_per_deg(LAT0)
 
 #: Reports per year at scale 1, before planted hotspots.
 REPORTS_PER_YEAR = 200_000
@@ -529,9 +537,12 @@ def build_reports(
         per_day = rng.poisson(rate * intensity)
         days = np.repeat(np.arange(DAYS, dtype=np.int64), per_day)
         m = len(days)
-        r = radius * np.sqrt(rng.random(m))
+        # uniform in the disc, 1% inside its rim so any metric CRS counts them in it
+        r = 0.99 * radius * np.sqrt(rng.random(m))
         a = rng.uniform(0, 2 * np.pi, m)
-        x, y = _offset(np.full(m, lon), np.full(m, lat), r * np.cos(a), r * np.sin(a))
+        mx, my = m_per_deg(lat)
+        x = lon + r * np.cos(a) / mx
+        y = lat + r * np.sin(a) / my
         secs = sample_seconds(rng, days)
         parts.append({"x": x, "y": y, "s": secs, "c": np.full(m, cat_pos[spec.category])})
         planted += m
