@@ -40,10 +40,14 @@ and child cells never matters.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -63,7 +67,9 @@ FORMAT_VERSION = 1
 _CELL_SCALE = 1.001  # hexagons are grown by 0.1 % before exact tests
 _RADIUS_SAFETY = 1.25  # factor on the local circumradius for "surely interior"
 _MIN_RES, _MAX_RES = 4, 11
-_EDGES_PER_SIDE = 30  # target: a typical polygon is about this many cell edges across
+_EDGES_PER_SIDE = 30  # a typical polygon is about this many cell edges across
+_MIN_CHUNK = 50_000  # fewer points per thread are not worth a thread
+_UNLISTED = np.iinfo(np.int64).min  # a cell the map does not list
 
 
 @dataclass(frozen=True)
@@ -182,13 +188,18 @@ class CellMap:
         self.boundary_idx = boundary_idx
         self.source_hash = source_hash
         self.snap_meters = float(snap_meters)
-        shapely.prepare(self.polygons)
+        self._wkb = shapely.to_wkb(polygons)
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._tree = shapely.STRtree(self.polygons)
-        self._interior_res = sorted(interior)
-        self._interior_lookup: dict[int, int] = {}
-        for keys, vals in interior.values():
-            self._interior_lookup.update(zip(keys.tolist(), vals.tolist(), strict=True))
-        self._boundary_lookup = {int(c): i for i, c in enumerate(boundary_cells.tolist())}
+        self._metric_lock = threading.Lock()
+        self._metric_cache: tuple[pyproj.Transformer, shapely.STRtree, np.ndarray] | None = None
+        self._starts, self._ends, self._values = _lookup_table(res, interior, boundary_cells)
+        # Python lists for the one-point path: bisect on a list beats numpy's call overhead.
+        self._starts_list: list[int] = self._starts.tolist()
+        self._ends_list: list[int] = self._ends.tolist()
+        self._values_list: list[int] = self._values.tolist()
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -239,41 +250,29 @@ class CellMap:
         return cls(geoms, idents, chosen, interior, b_cells, b_ptr, b_idx, source_hash, snap_meters)
 
     # ----------------------------------------------------------------- locate
-    def locate(self, lat: Any, lon: Any) -> Located:
-        """Locate points given in WGS-84 degrees (arrays of equal length)."""
+    def locate(self, lat: Any, lon: Any, *, threads: int | None = None) -> Located:
+        """Locate points given in WGS-84 degrees (arrays of equal length).
+
+        Large inputs are split over ``threads`` threads (default: one per
+        CPU): H3, numpy and GEOS release the GIL, and each thread tests
+        against its own prepared copy of the polygons.
+        """
         lat_arr, lon_arr = validate_coordinates(lat, lon)
         n = len(lat_arr)
-        index = np.full(n, -1, dtype=np.int64)
-        match = np.full(n, OUTSIDE, dtype=np.uint8)
-        distance = np.full(n, np.nan)
-        if n == 0:
-            return Located(index, match, distance)
-        cells = h3cells.latlng_to_cells(lat_arr, lon_arr, self.res)
-
-        for r in self._interior_res:
-            keys, vals = self.interior[r]
-            todo = np.flatnonzero(index < 0)
-            if len(todo) == 0:
-                break
-            parents = h3cells.cells_to_parents(cells[todo], r)
-            pos = np.minimum(np.searchsorted(keys, parents), len(keys) - 1)
-            hit = keys[pos] == parents
-            index[todo[hit]] = vals[pos[hit]]
-        match[index >= 0] = INSIDE
-        distance[index >= 0] = 0.0
-
-        todo = np.flatnonzero(index < 0)
-        if len(todo) and len(self.boundary_cells):
-            pos = np.minimum(
-                np.searchsorted(self.boundary_cells, cells[todo]), len(self.boundary_cells) - 1
+        workers = min(threads or os.cpu_count() or 1, max(1, n // _MIN_CHUNK))
+        if workers <= 1:
+            parts = [self._locate_listed(lat_arr, lon_arr)]
+        else:
+            bounds = np.linspace(0, n, workers + 1).astype(int)
+            chunks = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+            parts = list(
+                self._executor(workers).map(
+                    lambda c: self._locate_listed(lat_arr[c], lon_arr[c]), chunks
+                )
             )
-            hit = self.boundary_cells[pos] == cells[todo]
-            rows, slots = todo[hit], pos[hit]
-            counts = self.boundary_ptr[slots + 1] - self.boundary_ptr[slots]
-            point_of_pair = np.repeat(np.arange(len(rows)), counts)
-            starts = np.repeat(self.boundary_ptr[slots] - np.cumsum(counts) + counts, counts)
-            cand = self.boundary_idx[starts + np.arange(counts.sum())]
-            self._resolve(rows, point_of_pair, cand, lat_arr, lon_arr, index, match, distance)
+        index = np.concatenate([p.index for p in parts])
+        match = np.concatenate([p.match for p in parts])
+        distance = np.concatenate([p.distance_m for p in parts])
 
         todo = np.flatnonzero(index < 0)
         if len(todo):
@@ -285,30 +284,81 @@ class CellMap:
                 self._snap(todo, lat_arr, lon_arr, index, match, distance)
         return Located(index, match, distance)
 
+    def _locate_listed(self, lat: np.ndarray, lon: np.ndarray) -> Located:
+        """Points whose cell the map lists (interior or boundary); the rest stay -1."""
+        value = self._lookup(lat, lon)
+        n = len(lat)
+        index = np.full(n, -1, dtype=np.int64)
+        match = np.full(n, OUTSIDE, dtype=np.uint8)
+        distance = np.full(n, np.nan)
+        inside = value >= 0
+        index[inside] = value[inside]
+        match[inside] = INSIDE
+        distance[inside] = 0.0
+        rows = np.flatnonzero(~inside & (value != _UNLISTED))
+        if len(rows):
+            slots = -value[rows] - 1
+            counts = self.boundary_ptr[slots + 1] - self.boundary_ptr[slots]
+            point_of_pair = np.repeat(np.arange(len(rows)), counts)
+            starts = np.repeat(self.boundary_ptr[slots] - np.cumsum(counts) + counts, counts)
+            cand = self.boundary_idx[starts + np.arange(counts.sum())]
+            self._resolve(rows, point_of_pair, cand, lat, lon, index, match, distance)
+        return Located(index, match, distance)
+
+    def _executor(self, workers: int) -> ThreadPoolExecutor:
+        """A pool kept with the map, so its threads' prepared polygons are made once."""
+        with self._pool_lock:
+            if self._pool is None or self._pool._max_workers < workers:
+                self._pool = ThreadPoolExecutor(workers, thread_name_prefix="cellmap")
+            return self._pool
+
+    def _prepared(self) -> np.ndarray:
+        """This thread's own prepared copy of the polygons.
+
+        GEOS builds the index of a prepared geometry lazily and without a
+        lock, so sharing one between threads can corrupt memory
+        (libgeos/geos#825); a copy per thread is cheap.
+        """
+        polygons = getattr(self._local, "polygons", None)
+        if polygons is None:
+            polygons = shapely.from_wkb(self._wkb)
+            shapely.prepare(polygons)
+            self._local.polygons = polygons
+        return polygons
+
+    def _lookup(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Per point: its polygon (>= 0) if its cell is interior, -(slot + 1) if the cell is
+        a boundary cell, or ``_UNLISTED``."""
+        cells = h3cells.latlng_to_cells(lat, lon, self.res)
+        pos = np.searchsorted(self._starts, cells, side="right") - 1
+        listed = pos >= 0
+        listed[listed] = cells[listed] <= self._ends[pos[listed]]
+        return np.where(listed, self._values[pos], _UNLISTED)
+
     def locate_one(self, lat: float, lon: float) -> tuple[int, str, float]:
         """One point, without numpy overhead: (polygon index or -1, match kind, distance_m)."""
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # also refuses NaN
             validate_coordinates([lat], [lon])
         cell = basic_int.latlng_to_cell(lat, lon, self.res)
-        lookup = self._interior_lookup
-        for r in self._interior_res:
-            found = lookup.get(h3cells.cell_to_parent_int(cell, r))
-            if found is not None:
-                return found, "inside", 0.0
-        slot = self._boundary_lookup.get(cell)
-        if slot is not None:
+        pos = bisect.bisect_right(self._starts_list, cell) - 1
+        if pos >= 0 and cell <= self._ends_list[pos]:
+            value = self._values_list[pos]
+            if value >= 0:
+                return value, "inside", 0.0
+            slot = -value - 1
             point = shapely.Point(lon, lat)
-            best, kind = -1, "outside"
+            polygons = self._prepared()
+            best = -1
             for j in self.boundary_idx[
                 self.boundary_ptr[slot] : self.boundary_ptr[slot + 1]
             ].tolist():
-                poly = self.polygons[j]
+                poly = polygons[j]
                 if poly.contains_properly(point):
                     return j, "inside", 0.0
                 if best < 0 and poly.covers(point):
-                    best, kind = j, "edge"
+                    best = j
             if best >= 0:
-                return best, kind, 0.0
+                return best, "edge", 0.0
         found_all = self.locate([lat], [lon])
         return (
             int(found_all.index[0]),
@@ -327,23 +377,34 @@ class CellMap:
         match: np.ndarray,
         distance: np.ndarray,
     ) -> None:
-        """Apply the covers rule to (point, candidate polygon) pairs; fill the winners."""
+        """Apply the covers rule to (point, candidate polygon) pairs; fill the winners.
+
+        Interiors are tested first; only points in no candidate's interior
+        (on an edge, or outside) are tested with ``covers``.
+        """
         if len(cand) == 0:
             return
+        polygons = self._prepared()
         pts = shapely.points(lon[rows], lat[rows])
-        covered = shapely.covers(self.polygons[cand], pts[point_of_pair])
-        point_of_pair, cand = point_of_pair[covered], cand[covered]
-        interior = shapely.contains_properly(self.polygons[cand], pts[point_of_pair])
-        n_poly = len(self.polygons)
-        key = cand + np.where(interior, 0, n_poly)
-        best = np.full(len(rows), 2 * n_poly, dtype=np.int64)
-        np.minimum.at(best, point_of_pair, key)
-        won = best < 2 * n_poly
-        index[rows[won]] = best[won] % n_poly
-        match[rows[won]] = np.where(best[won] < n_poly, INSIDE, EDGE)
-        distance[rows[won]] = 0.0
+        n_poly = len(polygons)
+        interior = shapely.contains_properly(polygons[cand], pts[point_of_pair])
+        best = np.full(len(rows), n_poly, dtype=np.int64)
+        np.minimum.at(best, point_of_pair[interior], cand[interior])
+        inner = best < n_poly
+        index[rows[inner]] = best[inner]
+        match[rows[inner]] = INSIDE
+        distance[rows[inner]] = 0.0
 
-    @cached_property
+        rest = ~inner[point_of_pair]
+        point_of_pair, cand = point_of_pair[rest], cand[rest]
+        on_edge = shapely.covers(polygons[cand], pts[point_of_pair])
+        np.minimum.at(best, point_of_pair[on_edge], cand[on_edge])
+        edge = ~inner & (best < n_poly)
+        index[rows[edge]] = best[edge]
+        match[rows[edge]] = EDGE
+        distance[rows[edge]] = 0.0
+
+    @property
     def _metric(self) -> tuple[pyproj.Transformer, shapely.STRtree, np.ndarray]:
         """Polygon edges as segments in a local azimuthal equidistant projection.
 
@@ -351,6 +412,12 @@ class CellMap:
         to its edges; a tree of short segments finds the nearest edge quickly
         however many vertices the polygons have.
         """
+        with self._metric_lock:
+            if self._metric_cache is None:
+                self._metric_cache = self._build_metric()
+            return self._metric_cache
+
+    def _build_metric(self) -> tuple[pyproj.Transformer, shapely.STRtree, np.ndarray]:
         minx, miny, maxx, maxy = shapely.total_bounds(self.polygons)
         proj = pyproj.CRS.from_proj4(
             f"+proj=aeqd +lat_0={(miny + maxy) / 2} +lon_0={(minx + maxx) / 2} "
@@ -515,6 +582,27 @@ def _local_cell_size(geom: Any, res: int) -> tuple[float, float]:
     probes = [(point.y, point.x), (miny, minx), (miny, maxx), (maxy, minx), (maxy, maxx)]
     sizes = [h3cells.cell_size_degrees(lat, lon, res) for lat, lon in probes]
     return max(r for r, _ in sizes), min(d for _, d in sizes)
+
+
+def _lookup_table(
+    res: int, interior: dict[int, tuple[np.ndarray, np.ndarray]], boundary_cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One sorted table of disjoint index intervals at ``res``: a compacted interior cell
+    covers the interval of its descendants and maps to its polygon (>= 0); a boundary
+    cell is an interval of one and maps to -(its slot + 1)."""
+    starts, ends, values = [], [], []
+    for keys, vals in interior.values():
+        lo, hi = h3cells.descendant_ranges(keys, res)
+        starts.append(lo)
+        ends.append(hi)
+        values.append(vals.astype(np.int64))
+    starts.append(boundary_cells)
+    ends.append(boundary_cells)
+    values.append(-np.arange(1, len(boundary_cells) + 1, dtype=np.int64))
+    start = np.concatenate(starts).astype(np.uint64)
+    end = np.concatenate(ends).astype(np.uint64)
+    order = np.argsort(start, kind="stable")
+    return start[order], end[order], np.concatenate(values)[order]
 
 
 def _decide_band(

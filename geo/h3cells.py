@@ -55,6 +55,23 @@ def cells_to_parents(cells: np.ndarray, res: int) -> np.ndarray:
     return (cells & ~_RES_MASK) | np.uint64(res << _RES_SHIFT) | unused
 
 
+def descendant_ranges(cells: np.ndarray, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """For cells at ``res`` or coarser, the first and last index of their descendants at ``res``.
+
+    Descendants of a cell at ``res`` share every bit above its last digit, so
+    they fill one interval of integers in which no other valid cell of that
+    resolution lies: a lookup of many compacted cells is one ``searchsorted``.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    own = cell_resolutions(cells).astype(np.uint64)
+    below = np.uint64(3 * (MAX_RES - res))
+    free = (np.uint64(1) << (np.uint64(3 * MAX_RES) - np.uint64(3) * own)) - (np.uint64(1) << below)
+    # digits between the cell's resolution and ``res``: 0 for the first, 6 for the last
+    sixes = free & np.uint64(int("110" * MAX_RES, 2))
+    lo = ((cells & ~_RES_MASK) | np.uint64(res << _RES_SHIFT)) & ~free
+    return lo, lo | sixes
+
+
 def cell_to_parent_int(cell: int, res: int) -> int:
     """Scalar twin of :func:`cells_to_parents` for the one-point fast path."""
     return (cell & ~(0xF << _RES_SHIFT)) | (res << _RES_SHIFT) | ((1 << (3 * (MAX_RES - res))) - 1)

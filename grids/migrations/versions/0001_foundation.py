@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("min_lat", sa.Float()),
         sa.Column("max_lon", sa.Float()),
         sa.Column("max_lat", sa.Float()),
-        sa.CheckConstraint(
-            "level IN ('city', 'town', 'community', 'grid')", name="ck_units_level"
-        ),
+        sa.CheckConstraint("level IN ('city', 'town', 'community', 'grid')", name="ck_units_level"),
     )
     op.create_index("ix_units_code", "units", ["code"], unique=True)
     op.create_index("ix_units_parent_id", "units", ["parent_id"])
@@ -81,7 +79,10 @@ def upgrade() -> None:
         "assignments",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column(
             "unit_id", sa.Integer(), sa.ForeignKey("units.id", ondelete="CASCADE"), nullable=False
@@ -97,7 +98,10 @@ def upgrade() -> None:
         "roster_entries",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column(
             "unit_id", sa.Integer(), sa.ForeignKey("units.id", ondelete="CASCADE"), nullable=False

@@ -1,0 +1,56 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routers import health, locate, units
+from api.settings import Settings
+from grids.db import make_engine, session_factory
+from grids.locator import GridLocator, LocatorCache, store_revision
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """An app for explicit settings (tests) or the environment's (``gridwatch serve``)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+
+    def load_locator() -> GridLocator:
+        with sessions() as session:
+            return GridLocator.from_store(
+                session,
+                cache_path=settings.cellmap_path,
+                timezone=settings.timezone,
+                res=settings.cell_resolution,
+                snap_meters=settings.snap_meters,
+            )
+
+    def revision() -> int:
+        with sessions() as session:
+            return store_revision(session)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="gridwatch",
+        version="0.1.0",
+        summary="Grid-based community governance: route reports to the grid officer on duty.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.locators = LocatorCache(load_locator, revision)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(locate.router, prefix="/api/v1")
+    app.include_router(units.router, prefix="/api/v1")
+    return app

@@ -1,0 +1,51 @@
+"""The ``gridwatch`` command line: one Typer app, subcommands per concern."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.cli import route, samples, store
+from api.settings import Settings
+
+app = typer.Typer(
+    help="gridwatch: route citizens' reports to the grid officer on duty.\n\n"
+    "Example: gridwatch samples build && gridwatch serve",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(store.units_app, name="units")
+app.add_typer(store.taxonomy_app, name="taxonomy")
+app.add_typer(store.people_app, name="people")
+app.add_typer(store.roster_app, name="roster")
+app.add_typer(samples.app, name="samples")
+app.command("route")(route.route)
+app.command("init")(store.init)
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Serve the API, the console and the maps.
+
+    Example: gridwatch serve --port 8000, then open http://127.0.0.1:8000/docs
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    console.print(
+        f"gridwatch on http://{host or settings.host}:{port or settings.port} (docs at /docs)"
+    )
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,35 @@
+"""Domain errors to HTTP statuses: the one mapping of the service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from geo.errors import GeoInputError
+from grids.errors import GridwatchError, InvalidInput, NotFound, NotReady, StoreError
+
+STATUS: dict[type[Exception], int] = {
+    GeoInputError: 422,
+    InvalidInput: 422,
+    NotFound: 404,
+    NotReady: 503,
+    StoreError: 500,
+}
+
+
+def status_for(exc: Exception) -> int:
+    """The status of the most specific class in ``STATUS`` the error belongs to."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    """Answer domain errors as ``{"detail": message}`` with their status."""
+
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+    app.add_exception_handler(GeoInputError, handler)
+    app.add_exception_handler(GridwatchError, handler)

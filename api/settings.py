@@ -1,0 +1,52 @@
+"""Service settings, read once at start-up from ``GRIDWATCH_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI can be configured with.
+
+    Example: ``GRIDWATCH_DATABASE_URL=postgresql://gridwatch@db/gridwatch gridwatch serve``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'gridwatch.db'}",
+        description="SQLAlchemy URL: sqlite:///file.db (embedded) or postgresql://user@host/db",
+    )
+    data_dir: Path = Field(default=REPO_ROOT / "var", description="Where caches and uploads live")
+    samples_dir: Path = Field(
+        default=REPO_ROOT / "data_samples", description="The sample city's sources"
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Local time of rosters and reports")
+    snap_meters: float = Field(default=100.0, ge=0, description="Snap points this close to a grid")
+    cell_resolution: int | None = Field(
+        default=None, ge=0, le=15, description="H3 resolution of the cell map (default: automatic)"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
+            ) from exc
+        return value
+
+    @property
+    def cellmap_path(self) -> Path:
+        """The saved cell map; rebuilt automatically when the grids change."""
+        return self.data_dir / "cellmap.npz"

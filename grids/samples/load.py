@@ -1,0 +1,56 @@
+"""Loading the generated sample city into the store, through the same importers users run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grids.hierarchy import FieldMap, ImportReport, ensure_city, import_units
+from grids.models import Unit
+from grids.people import import_people, import_rosters
+from grids.taxonomy import load_taxonomy
+
+CITY_CODE = "DG"
+CITY_NAME = "东莞市"
+CITY_NAME_EN = "Dongguan"
+
+
+def has_units(session: Session) -> bool:
+    """Whether the store holds any grid yet (``make run`` builds the sample city if not)."""
+    return bool(session.scalar(select(func.count()).select_from(Unit).where(Unit.level == "grid")))
+
+
+def load_sample_city(
+    session: Session,
+    city_dir: Path,
+    taxonomy_path: Path,
+    step: Callable[[str], None] = lambda _: None,
+) -> list[ImportReport]:
+    """Import towns, communities, grids, the taxonomy, people and rosters; one transaction."""
+    gpkg = city_dir / "city.gpkg"
+    ensure_city(session, CITY_CODE, CITY_NAME, CITY_NAME_EN)
+    reports = []
+    step("towns")
+    reports.append(
+        import_units(
+            session,
+            gpkg,
+            level="town",
+            layer="towns",
+            parent_code=CITY_CODE,
+            fields=FieldMap(parent=None),
+        )
+    )
+    for level, layer in (("community", "communities"), ("grid", "grids")):
+        step(layer)
+        reports.append(import_units(session, gpkg, level=level, layer=layer))
+    step("taxonomy")
+    load_taxonomy(session, taxonomy_path)
+    step("people")
+    import_people(session, city_dir / "people.csv")
+    step("rosters")
+    import_rosters(session, city_dir / "rosters.csv")
+    return reports
