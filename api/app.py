@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,10 @@ from api import errors
 from api.routers import health, locate, units
 from api.settings import Settings
 from grids.db import make_engine, session_factory
+from grids.errors import NotReady
 from grids.locator import GridLocator, LocatorCache, store_revision
+
+log = logging.getLogger("gridwatch")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return store_revision(session)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:  # build or load the cell map now, not on the first request
+            app.state.locators.get()
+        except NotReady as exc:
+            log.warning("%s", exc)
         yield
         engine.dispose()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from api.cli import route, samples, store
+from api.cli.common import console
 from api.settings import Settings
 
 app = typer.Typer(
@@ -24,7 +24,6 @@ app.add_typer(store.roster_app, name="roster")
 app.add_typer(samples.app, name="samples")
 app.command("route")(route.route)
 app.command("init")(store.init)
-console = Console()
 
 
 @app.command()

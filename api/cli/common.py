@@ -15,9 +15,10 @@ from api.settings import Settings
 from geo.errors import GeoInputError
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
 from grids.errors import GridwatchError
+from grids.locator import GridLocator
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:
@@ -51,5 +52,23 @@ def store_session(config: Settings | None = None) -> Iterator[Session]:
         upgrade_schema(engine)
         with reported_errors(), transaction(session_factory(engine)) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+def load_locator(
+    config: Settings, *, res: int | None = None, snap_meters: float | None = None
+) -> GridLocator:
+    """The store's grids and directory, with the saved cell map built or reused."""
+    engine = make_engine(config.database_url)
+    try:
+        with reported_errors(), session_factory(engine)() as session:
+            return GridLocator.from_store(
+                session,
+                cache_path=config.cellmap_path,
+                timezone=config.timezone,
+                res=config.cell_resolution if res is None else res,
+                snap_meters=config.snap_meters if snap_meters is None else snap_meters,
+            )
     finally:
         engine.dispose()

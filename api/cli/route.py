@@ -10,12 +10,10 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli.common import console, fail, reported_errors, settings
+from api.cli.common import console, fail, load_locator, reported_errors, settings
 from geo.cellmap import CellMap, Located
 from geo.points import read_points, write_table
 from geo.polygons import normalise_polygons, read_polygon_file
-from grids.db import make_engine, session_factory
-from grids.locator import GridLocator
 
 CHUNK = 250_000
 
@@ -74,16 +72,7 @@ def route(
             )
         else:
             progress.update(task, description="loading the store's grids")
-            engine = make_engine(config.database_url)
-            with session_factory(engine)() as session:
-                locator = GridLocator.from_store(
-                    session,
-                    cache_path=config.cellmap_path,
-                    timezone=config.timezone,
-                    res=res if res is not None else config.cell_resolution,
-                    snap_meters=snap,
-                )
-            engine.dispose()
+            locator = load_locator(config, res=res, snap_meters=snap)
             progress.update(task, description="routing", total=n, completed=0)
             result = locator.route_many(
                 table.lat,

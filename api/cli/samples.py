@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from api.cli.common import console, settings, store_session
+from api.cli.common import console, load_locator, settings, store_session
 from grids.samples import DEFAULT_SEED, build_sample_city
 from grids.samples.load import has_units, load_sample_city
 
@@ -54,6 +54,8 @@ def build(
                 config.samples_dir / "taxonomy.toml",
                 step=lambda stage: progress.update(task, description=f"loading: {stage}"),
             )
+        progress.update(task, description="building the cell map")
+        load_locator(config)
     for report in reports:
         console.print(report.summary()[0])
         report.write(out_dir / f"import-{report.level}.json")

@@ -1,0 +1,112 @@
+"""Shared fixtures: a fresh store on each backend, the small sample city, app settings.
+
+Every store fixture runs on both backends: an embedded SQLite file and a
+real PostgreSQL + PostGIS (``make test`` installs and starts it). Each
+PostGIS store lives in a schema of its own, so tests and xdist workers
+never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from grids.db import make_engine, session_factory, transaction, upgrade_schema
+from grids.samples import build_sample_city
+from grids.samples.load import load_sample_city
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+TAXONOMY = REPO / "data_samples" / "taxonomy.toml"
+POSTGIS_URL = os.environ.get(
+    "GRIDWATCH_TEST_POSTGIS_URL", "postgresql+psycopg://@/gridwatch_test?host=/var/run/postgresql"
+)
+SAMPLE_SCALE = 0.05
+BACKENDS = ["sqlite", "postgis"]
+
+
+@dataclass
+class Store:
+    """A migrated, empty store: its URL (for app settings), engine and sessions."""
+
+    backend: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return transaction(self.sessions)
+
+
+def _postgis_schema_url(schema: str) -> str:
+    url = make_url(POSTGIS_URL)
+    query = dict(url.query)
+    query["options"] = f"-csearch_path={schema},public"
+    return url.set(query=query).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgis_admin() -> Iterator[Engine]:
+    engine = create_engine(POSTGIS_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT postgis_version()"))
+    except Exception as exc:  # pragma: no cover - make test starts the server
+        pytest.fail(f"PostGIS is not reachable at {POSTGIS_URL} ({exc}); run `make test`")
+    yield engine
+    engine.dispose()
+
+
+def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    """A fresh store on ``backend``; dropped when the requesting test or module ends."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gridwatch.db'}"
+    else:
+        admin: Engine = request.getfixturevalue("postgis_admin")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+        request.addfinalizer(drop)
+        url = _postgis_schema_url(schema)
+    engine = make_engine(url)
+    request.addfinalizer(engine.dispose)
+    upgrade_schema(engine)
+    return Store(backend, url, engine, session_factory(engine))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """An empty, migrated store on each backend, fresh for every test."""
+    return make_store(request.param, tmp_path, request)
+
+
+@pytest.fixture(scope="session")
+def sample_city_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample city's files at a small scale (about 150 grids), built once per session."""
+    out = tmp_path_factory.mktemp("sample_city")
+    build_sample_city(out, scale=SAMPLE_SCALE)
+    return out
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def city_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sample_city_dir: Path
+) -> Store:
+    """A store on each backend with the small sample city loaded; shared by a module."""
+    store = make_store(request.param, tmp_path_factory.mktemp("city_store"), request)
+    with store.transaction() as session:
+        load_sample_city(session, sample_city_dir, TAXONOMY)
+    return store

@@ -1,0 +1,69 @@
+"""The store: migrations and geometry columns behave the same on both backends."""
+
+from __future__ import annotations
+
+import shapely
+from sqlalchemy import inspect, select, text
+
+from grids.db import current_revision, upgrade_schema
+from grids.models import Unit
+from tests.conftest import Store
+
+
+def test_migrations_create_the_schema_and_are_idempotent(store: Store) -> None:
+    assert current_revision(store.engine) == "0001"
+    assert upgrade_schema(store.engine) == "0001"
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "units",
+        "departments",
+        "categories",
+        "people",
+        "assignments",
+        "roster_entries",
+    } <= tables
+
+
+def test_geometry_round_trips_exactly(store: Store) -> None:
+    outer = [(113.70, 23.00), (113.80, 23.00), (113.80, 23.10), (113.70, 23.10), (113.70, 23.00)]
+    hole = [(113.74, 23.04), (113.76, 23.04), (113.76, 23.06), (113.74, 23.06), (113.74, 23.04)]
+    geom = shapely.MultiPolygon(
+        [shapely.Polygon(outer, [hole]), shapely.box(113.9, 23.0, 113.95, 23.05)]
+    )
+    with store.transaction() as session:
+        session.add(Unit(code="X", name="测试", level="city", geom=geom))
+    with store.sessions() as session:
+        loaded = session.scalar(select(Unit.geom).where(Unit.code == "X"))
+    assert shapely.equals_exact(loaded, geom, tolerance=0)
+
+
+def test_postgis_has_real_geometry_columns_with_a_gist_index(store: Store) -> None:
+    if store.backend != "postgis":
+        return
+    with store.engine.connect() as conn:
+        column = conn.execute(
+            text(
+                "SELECT type, srid FROM geometry_columns "
+                "WHERE f_table_name = 'units' AND f_table_schema = current_schema()"
+            )
+        ).one()
+        index = conn.execute(
+            text(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'units' "
+                "AND schemaname = current_schema() AND indexname = 'ix_units_geom'"
+            )
+        ).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO units (code, name, level, geom) VALUES ('C', 'c', 'city', "
+                "ST_Multi(ST_MakeEnvelope(113.7, 23.0, 113.8, 23.1, 4326)))"
+            )
+        )
+        covered = conn.execute(
+            text(
+                "SELECT code FROM units WHERE ST_Covers(geom, ST_SetSRID(ST_Point(113.75, 23.05), 4326))"
+            )
+        ).scalar()
+    assert tuple(column) == ("MULTIPOLYGON", 4326)
+    assert "USING gist (geom)" in index
+    assert covered == "C"
