@@ -24,7 +24,7 @@ from grids.samples import build_sample_city
 from grids.samples.load import load_sample_city
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SF_DATA = REPO / "data_samples" / "sf311"
 TAXONOMY = REPO / "data_samples" / "taxonomy.toml"
 POSTGIS_URL = os.environ.get(
     "GRIDWATCH_TEST_POSTGIS_URL", "postgresql+psycopg://@/gridwatch_test?host=/var/run/postgresql"

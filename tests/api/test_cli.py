@@ -12,16 +12,16 @@ import shapely
 from typer.testing import CliRunner
 
 from api.cli import app
-from tests.conftest import SHARED_DATA, Store
+from tests.conftest import SF_DATA, Store
 
 runner = CliRunner()
-SF_CASES = SHARED_DATA / "sf311_cases_sample.csv"
+SF_CASES = SF_DATA / "sf311_cases_sample.csv"
 
 
 @pytest.fixture(scope="module")
 def nhoods(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """San Francisco's census tracts dissolved by neighbourhood (41 multipolygons)."""
-    tracts = gpd.read_file(SHARED_DATA / "sf_census_tracts_2010.geojson")
+    tracts = gpd.read_file(SF_DATA / "sf_census_tracts_2010.geojson")
     path = tmp_path_factory.mktemp("sf") / "nhoods.geojson"
     tracts.dissolve("nhood").reset_index()[["nhood", "geometry"]].to_file(path)
     return path
