@@ -1,0 +1,5 @@
+"""``python -m api`` runs the gridwatch command line."""
+
+from api.cli import main
+
+main()
