@@ -65,10 +65,11 @@ def compare_batch(
     t_ours_1 = best_of(lambda: cellmap.locate(lat, lon, threads=1))
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326)
     joined = gpd.sjoin(points, polygons[[id_col, "geometry"]], predicate="intersects", how="left")
-    t_sjoin = best_of(
-        lambda: gpd.sjoin(
-            points, polygons[[id_col, "geometry"]], predicate="intersects", how="left"
-        )
+    layers = polygons[[id_col, "geometry"]]
+    # the baseline is the faster of sjoin's default predicate and "within"
+    t_sjoin, predicate = min(
+        (best_of(lambda p=p: gpd.sjoin(points, layers, predicate=p, how="left")), p)
+        for p in ("intersects", "within")
     )
     first = joined[~joined.index.duplicated(keep="first")]
     theirs = first[id_col].to_numpy(dtype=object)
@@ -94,7 +95,7 @@ def compare_batch(
             f"{t_sjoin / t_ours_1:.1f}× sjoin",
         )
     )
-    ROWS.append((label, "geopandas.sjoin (intersects)", f"{t_sjoin:.3f} s", "1.0×"))
+    ROWS.append((label, f"geopandas.sjoin ({predicate}, the faster)", f"{t_sjoin:.3f} s", "1.0×"))
     ROWS.append(
         (
             label,
