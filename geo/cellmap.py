@@ -241,8 +241,10 @@ class CellMap:
         pair_cell = np.concatenate([band_cell, deep_cell[in_band]])
         pair_owner = np.concatenate([band_own, deep_owner[in_band]])
         pair_deep = np.r_[np.zeros(len(band_cell), bool), np.ones(in_band.sum(), bool)]
+        prepared = shapely.from_wkb(shapely.to_wkb(geoms))  # a copy: the caller's stay unprepared
+        shapely.prepare(prepared)
         extra_cell, extra_owner, b_cells, b_ptr, b_idx = _decide_band(
-            geoms, pair_cell, pair_owner, pair_deep
+            prepared, pair_cell, pair_owner, pair_deep
         )
         interior_cell = np.concatenate([interior_cell, extra_cell])
         interior_owner = np.concatenate([interior_owner, extra_owner])
@@ -620,7 +622,8 @@ def _decide_band(
     unique_cells, pair_slot = np.unique(cells, return_inverse=True)
     hexes = h3cells.cells_to_polygons(unique_cells, scale=_CELL_SCALE)
     bounds = shapely.bounds(hexes)
-    sane = (bounds[:, 2] - bounds[:, 0]) < 90  # cells across the antimeridian: slow path
+    # cells across the antimeridian have no planar hexagon: leave them to the slow path
+    sane = ((bounds[:, 2] - bounds[:, 0]) < 90) & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
     pair_hex = hexes[pair_slot]
 
     test = ~deep & sane[pair_slot]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 import h3
+import h3ronpy
 import h3ronpy.vector
 import numpy as np
 import pyarrow as pa
@@ -92,18 +93,19 @@ def cells_to_polygons(cells: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
     point H3 assigns to the cell, whatever the curvature of its true edges.
     """
     cells = np.asarray(cells, dtype=np.uint64)
-    boundaries = [basic_int.cell_to_boundary(int(c)) for c in cells.tolist()]
-    counts = np.fromiter((len(b) for b in boundaries), dtype=np.int64, count=len(boundaries))
-    if len(boundaries) == 0:
+    if len(cells) == 0:
         return np.empty(0, dtype=object)
-    coords = np.asarray([ll for b in boundaries for ll in b], dtype=np.float64)[:, ::-1]
-    if scale != 1.0:
-        owner = np.repeat(np.arange(len(boundaries)), counts)
-        sums = np.zeros((len(boundaries), 2))
-        np.add.at(sums, owner, coords)
-        centres = sums / counts[:, None]
-        coords = centres[owner] + (coords - centres[owner]) * scale
-    rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(boundaries)), counts))
+    wkb = h3ronpy.vector.cells_to_wkb_polygons(pa.array(cells))
+    polygons = shapely.from_wkb(np.asarray(pa.array(wkb), dtype=object))
+    if scale == 1.0:
+        return cast(np.ndarray, polygons)
+    coords, owner = shapely.get_coordinates(polygons, return_index=True)
+    counts = np.bincount(owner, minlength=len(cells))
+    sums = np.zeros((len(cells), 2))
+    np.add.at(sums, owner, coords)
+    sums -= coords[np.cumsum(counts) - counts]  # each ring repeats its first vertex at the end
+    centres = (sums / (counts - 1)[:, None])[owner]
+    rings = shapely.linearrings(centres + (coords - centres) * scale, indices=owner)
     return cast(np.ndarray, shapely.polygons(rings))
 
 
@@ -123,8 +125,8 @@ def grid_disks(cells: np.ndarray, k: int) -> np.ndarray:
     """Sorted unique cells within grid distance ``k`` of any of ``cells``."""
     if len(cells) == 0:
         return np.empty(0, dtype=np.uint64)
-    disks = [basic_int.grid_disk(c, k) for c in np.asarray(cells, dtype=np.uint64).tolist()]
-    return np.unique(np.fromiter((c for d in disks for c in d), dtype=np.uint64))
+    disks = h3ronpy.grid_disk(pa.array(np.asarray(cells, dtype=np.uint64)), k, flatten=True)
+    return np.unique(np.asarray(pa.array(disks), dtype=np.uint64))
 
 
 def average_edge_length_m(res: int) -> float:

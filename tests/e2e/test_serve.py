@@ -40,7 +40,9 @@ def test_build_and_serve_the_sample_city_over_http(
         "GRIDWATCH_DATABASE_URL": store.url,
         "GRIDWATCH_DATA_DIR": str(tmp_path / "var"),
     }
-    built = gridwatch("samples", "build", "--scale", "0.05", "--out", str(tmp_path / "city"), env=env)
+    built = gridwatch(
+        "samples", "build", "--scale", "0.05", "--out", str(tmp_path / "city"), env=env
+    )
     assert built.returncode == 0, built.stderr
     assert "sample city ready" in built.stdout
     again = gridwatch("samples", "build", "--if-missing", env=env)
@@ -49,7 +51,10 @@ def test_build_and_serve_the_sample_city_over_http(
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "api", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
