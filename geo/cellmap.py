@@ -11,6 +11,11 @@ The map is built once from the polygons at one H3 resolution ``res``:
 * *boundary cells* touch a polygon boundary; they keep the short list of
   polygons that may cover their points, resolved by an exact test with
   prepared shapely geometries;
+* in front of both, a regular raster of lon/lat rectangles marks the
+  rectangles that lie wholly inside one polygon's interior (and touch no
+  other): most interior points are answered with arithmetic alone, before
+  any H3 cell is computed — rectangles are exact in lon/lat, so this needs
+  no margin;
 * a point in no listed cell is tested against all polygons through an
   STRtree, and if no polygon covers it, snapped to the nearest polygon
   within ``snap_meters`` (metres, measured in a local azimuthal equidistant
@@ -57,17 +62,14 @@ import shapely
 from h3.api import basic_int
 
 from geo import h3cells
+from geo.cellmap_build import CellTables, Raster, build_tables, choose_resolution, run_starts
 from geo.crs import validate_coordinates
 from geo.errors import GeometryError
 
 MATCH_KINDS: tuple[str, ...] = ("inside", "edge", "snapped", "outside")
 INSIDE, EDGE, SNAPPED, OUTSIDE = range(4)
 
-FORMAT_VERSION = 1
-_CELL_SCALE = 1.001  # hexagons are grown by 0.1 % before exact tests
-_RADIUS_SAFETY = 1.25  # factor on the local circumradius for "surely interior"
-_MIN_RES, _MAX_RES = 4, 11
-_EDGES_PER_SIDE = 30  # a typical polygon is about this many cell edges across
+FORMAT_VERSION = 2
 _MIN_CHUNK = 50_000  # fewer points per thread are not worth a thread
 _UNLISTED = np.iinfo(np.int64).min  # a cell the map does not list
 
@@ -131,39 +133,6 @@ def _check_polygons(polygons: Any, ids: Any) -> tuple[np.ndarray, np.ndarray]:
     return geoms, idents
 
 
-def choose_resolution(polygons: np.ndarray) -> int:
-    """The H3 resolution at which a typical polygon is ~30 cell edges across.
-
-    Finer means fewer points need an exact test but more cells to build and
-    store; this keeps the boundary band to a small share of each polygon.
-    """
-    geod = pyproj.Geod(ellps="WGS84")
-    sample = polygons[:: max(1, len(polygons) // 500)]
-    areas = np.abs([geod.geometry_area_perimeter(g)[0] for g in sample])
-    side = float(np.sqrt(np.median(areas)))
-    for res in range(_MIN_RES, _MAX_RES + 1):
-        if h3cells.average_edge_length_m(res) <= side / _EDGES_PER_SIDE:
-            return res
-    return _MAX_RES
-
-
-def _run_starts(values: np.ndarray) -> np.ndarray:
-    """True where a sorted array starts a run of equal values."""
-    starts = np.ones(len(values), dtype=bool)
-    starts[1:] = values[1:] != values[:-1]
-    return starts
-
-
-def _sorted_pairs(cells: list[np.ndarray], owners: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate per-polygon cell arrays into (cell, polygon) pairs sorted by cell."""
-    if not cells:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    cell_arr = np.concatenate(cells)
-    owner_arr = np.repeat(np.asarray(owners, dtype=np.int64), [len(c) for c in cells])
-    order = np.lexsort((owner_arr, cell_arr))
-    return cell_arr[order], owner_arr[order]
-
-
 class CellMap:
     """Answers "which polygon covers this point?" exactly; see the module docstring."""
 
@@ -172,20 +141,16 @@ class CellMap:
         polygons: np.ndarray,
         ids: np.ndarray,
         res: int,
-        interior: dict[int, tuple[np.ndarray, np.ndarray]],
-        boundary_cells: np.ndarray,
-        boundary_ptr: np.ndarray,
-        boundary_idx: np.ndarray,
+        tables: CellTables,
         source_hash: str,
         snap_meters: float = 100.0,
     ) -> None:
         self.polygons = polygons
         self.ids = ids
         self.res = res
-        self.interior = interior
-        self.boundary_cells = boundary_cells
-        self.boundary_ptr = boundary_ptr
-        self.boundary_idx = boundary_idx
+        self.tables = tables
+        self.boundary_ptr = tables.boundary_ptr
+        self.boundary_idx = tables.boundary_idx
         self.source_hash = source_hash
         self.snap_meters = float(snap_meters)
         self._wkb = shapely.to_wkb(polygons)
@@ -195,7 +160,7 @@ class CellMap:
         self._tree = shapely.STRtree(self.polygons)
         self._metric_lock = threading.Lock()
         self._metric_cache: tuple[pyproj.Transformer, shapely.STRtree, np.ndarray] | None = None
-        self._starts, self._ends, self._values = _lookup_table(res, interior, boundary_cells)
+        self._starts, self._ends, self._values = _lookup_table(res, tables)
         # Python lists for the one-point path: bisect on a list beats numpy's call overhead.
         self._starts_list: list[int] = self._starts.tolist()
         self._ends_list: list[int] = self._ends.tolist()
@@ -221,35 +186,8 @@ class CellMap:
         if not 0 <= chosen <= 15:
             raise GeometryError(f"H3 resolution must be 0..15, got {chosen}")
 
-        inner_cells, inner_owner, band_cells, band_owner = [], [], [], []
-        for i, geom in enumerate(geoms):
-            band, inside = _band_and_inside_cells(geom, chosen)
-            inner_cells.append(np.setdiff1d(inside, band, assume_unique=True))
-            inner_owner.append(i)
-            band_cells.append(band)
-            band_owner.append(i)
-        deep_cell, deep_owner = _sorted_pairs(inner_cells, inner_owner)
-        band_cell, band_own = _sorted_pairs(band_cells, band_owner)
-        in_band = np.isin(deep_cell, band_cell)
-
-        # Cells in no band: every polygon listing them holds them in its interior.
-        clear_cell, clear_owner = deep_cell[~in_band], deep_owner[~in_band]
-        first = _run_starts(clear_cell)  # pairs are sorted: lowest owner first
-        interior_cell, interior_owner = clear_cell[first], clear_owner[first]
-
-        # Cells in some band: decide exactly with shapely.
-        pair_cell = np.concatenate([band_cell, deep_cell[in_band]])
-        pair_owner = np.concatenate([band_own, deep_owner[in_band]])
-        pair_deep = np.r_[np.zeros(len(band_cell), bool), np.ones(in_band.sum(), bool)]
-        prepared = shapely.from_wkb(shapely.to_wkb(geoms))  # a copy: the caller's stay unprepared
-        shapely.prepare(prepared)
-        extra_cell, extra_owner, b_cells, b_ptr, b_idx = _decide_band(
-            prepared, pair_cell, pair_owner, pair_deep
-        )
-        interior_cell = np.concatenate([interior_cell, extra_cell])
-        interior_owner = np.concatenate([interior_owner, extra_owner])
-        interior = _compact(interior_cell, interior_owner)
-        return cls(geoms, idents, chosen, interior, b_cells, b_ptr, b_idx, source_hash, snap_meters)
+        tables = build_tables(geoms, chosen)
+        return cls(geoms, idents, chosen, tables, source_hash, snap_meters)
 
     # ----------------------------------------------------------------- locate
     def locate(self, lat: Any, lon: Any, *, threads: int | None = None) -> Located:
@@ -329,13 +267,25 @@ class CellMap:
         return polygons
 
     def _lookup(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """Per point: its polygon (>= 0) if its cell is interior, -(slot + 1) if the cell is
-        a boundary cell, or ``_UNLISTED``."""
-        cells = h3cells.latlng_to_cells(lat, lon, self.res)
-        pos = np.searchsorted(self._starts, cells, side="right") - 1
+        """Per point: its polygon (>= 0) if its raster rectangle or cell is interior,
+        -(slot + 1) if its cell is a boundary cell, or ``_UNLISTED``.
+
+        The raster answers most interior points with arithmetic; only the rest
+        pay for an H3 cell and a search in the interval table.
+        """
+        value = self.tables.raster.lookup(lat, lon)
+        rest = np.flatnonzero(value < 0)
+        cells = h3cells.latlng_to_cells(lat[rest], lon[rest], self.res)
+        # Searching in sorted order keeps the table's cache lines warm: faster
+        # than random-order searches even after paying for the argsort.
+        order = np.argsort(cells)
+        pos = np.empty(len(cells), dtype=np.int64)
+        pos[order] = np.searchsorted(self._starts, cells[order], side="right")
+        pos -= 1
         listed = pos >= 0
         listed[listed] = cells[listed] <= self._ends[pos[listed]]
-        return np.where(listed, self._values[pos], _UNLISTED)
+        value[rest] = np.where(listed, self._values[pos], _UNLISTED)
+        return value
 
     def locate_one(self, lat: float, lon: float) -> tuple[int, str, float]:
         """One point, without numpy overhead: (polygon index or -1, match kind, distance_m)."""
@@ -461,7 +411,7 @@ class CellMap:
         cand = owner[seg]
         order = np.lexsort((cand, dist, point_of_pair))  # nearest, then first listed
         point_of_pair, cand, dist = point_of_pair[order], cand[order], dist[order]
-        first = _run_starts(point_of_pair)
+        first = run_starts(point_of_pair)
         chosen = rows[point_of_pair[first]]
         index[chosen] = cand[first]
         match[chosen] = SNAPPED
@@ -470,12 +420,16 @@ class CellMap:
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
         """Write the cell arrays to ``path`` (.npz); polygons are given again on load."""
+        tables = self.tables
+        raster = tables.raster
         arrays: dict[str, np.ndarray] = {
-            "boundary_cells": self.boundary_cells,
-            "boundary_ptr": self.boundary_ptr,
-            "boundary_idx": self.boundary_idx,
+            "boundary_cells": tables.boundary_cells,
+            "boundary_ptr": tables.boundary_ptr,
+            "boundary_idx": tables.boundary_idx,
+            "raster_values": raster.values,
+            "raster_frame": np.array([raster.x0, raster.y0, raster.dx, raster.dy]),
         }
-        for r, (keys, vals) in self.interior.items():
+        for r, (keys, vals) in tables.interior.items():
             arrays[f"interior_keys_{r}"] = keys
             arrays[f"interior_vals_{r}"] = vals
         meta = {"version": FORMAT_VERSION, "res": self.res, "source_hash": self.source_hash}
@@ -512,17 +466,15 @@ class CellMap:
                     for k in data.files
                     if k.startswith("interior_keys_")
                 }
-                return cls(
-                    geoms,
-                    idents,
-                    int(meta["res"]),
+                x0, y0, dx, dy = data["raster_frame"].tolist()
+                tables = CellTables(
                     interior,
                     data["boundary_cells"],
                     data["boundary_ptr"],
                     data["boundary_idx"],
-                    expected,
-                    snap_meters,
+                    Raster(x0, y0, dx, dy, data["raster_values"]),
                 )
+                return cls(geoms, idents, int(meta["res"]), tables, expected, snap_meters)
         except (OSError, ValueError, KeyError):
             return None
 
@@ -549,134 +501,29 @@ class CellMap:
         return {
             "res": self.res,
             "polygons": len(self.polygons),
-            "interior_cells": int(sum(len(k) for k, _ in self.interior.values())),
-            "boundary_cells": len(self.boundary_cells),
+            "interior_cells": int(sum(len(k) for k, _ in self.tables.interior.values())),
+            "boundary_cells": len(self.tables.boundary_cells),
             "boundary_pairs": len(self.boundary_idx),
+            "raster_rectangles": int(self.tables.raster.values.size),
+            "raster_interior": int((self.tables.raster.values >= 0).sum()),
         }
 
 
-def _band_and_inside_cells(geom: Any, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cells that may touch the polygon's boundary, and cells whose centre is inside it.
-
-    The band is the k-ring of the cells of boundary samples spaced a quarter
-    of a circumradius apart, with k large enough that every cell whose
-    hexagon touches the boundary is in it (measured in the plain degrees the
-    exact tests use, so also where longitude degrees are short). Outside the
-    band a simplified outline (moved by at most an eighth of a circumradius)
-    decides inside and outside exactly as the original would.
-    """
-    radius, spacing = _local_cell_size(geom, res)
-    step = radius / 4
-    samples = shapely.get_coordinates(shapely.segmentize(geom.boundary, step))
-    seeds = np.unique(h3cells.latlng_to_cells(samples[:, 1], samples[:, 0], res))
-    reach = _RADIUS_SAFETY * (2 * radius + step / 2)
-    k = max(1, int(np.ceil(reach / (spacing * np.sqrt(3) / 2))))
-    band = h3cells.grid_disks(seeds, k)
-    outline = shapely.simplify(geom, radius / 8, preserve_topology=True)
-    return band, h3cells.cells_of_geometry(outline, res)
-
-
-def _local_cell_size(geom: Any, res: int) -> tuple[float, float]:
-    """Near a polygon, in plain degrees: the largest cell circumradius and the
-    smallest distance between neighbouring cell centres (at its centre and bbox corners)."""
-    minx, miny, maxx, maxy = geom.bounds
-    point = geom.representative_point()
-    probes = [(point.y, point.x), (miny, minx), (miny, maxx), (maxy, minx), (maxy, maxx)]
-    sizes = [h3cells.cell_size_degrees(lat, lon, res) for lat, lon in probes]
-    return max(r for r, _ in sizes), min(d for _, d in sizes)
-
-
-def _lookup_table(
-    res: int, interior: dict[int, tuple[np.ndarray, np.ndarray]], boundary_cells: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lookup_table(res: int, tables: CellTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One sorted table of disjoint index intervals at ``res``: a compacted interior cell
     covers the interval of its descendants and maps to its polygon (>= 0); a boundary
     cell is an interval of one and maps to -(its slot + 1)."""
     starts, ends, values = [], [], []
-    for keys, vals in interior.values():
+    for keys, vals in tables.interior.values():
         lo, hi = h3cells.descendant_ranges(keys, res)
         starts.append(lo)
         ends.append(hi)
         values.append(vals.astype(np.int64))
-    starts.append(boundary_cells)
-    ends.append(boundary_cells)
-    values.append(-np.arange(1, len(boundary_cells) + 1, dtype=np.int64))
+    boundary = tables.boundary_cells
+    starts.append(boundary)
+    ends.append(boundary)
+    values.append(-np.arange(1, len(boundary) + 1, dtype=np.int64))
     start = np.concatenate(starts).astype(np.uint64)
     end = np.concatenate(ends).astype(np.uint64)
     order = np.argsort(start, kind="stable")
     return start[order], end[order], np.concatenate(values)[order]
-
-
-def _decide_band(
-    geoms: np.ndarray, cells: np.ndarray, owners: np.ndarray, deep: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exact verdict on cells near a boundary.
-
-    Returns extra interior cells with their owners, and the boundary cells as
-    CSR arrays (cells, pointers, candidate polygon indices).
-    """
-    order = np.lexsort((owners, cells))
-    cells, owners, deep = cells[order], owners[order], deep[order]
-    keep = _run_starts(cells) | _run_starts(owners)
-    cells, owners, deep = cells[keep], owners[keep], deep[keep]
-    unique_cells, pair_slot = np.unique(cells, return_inverse=True)
-    hexes = h3cells.cells_to_polygons(unique_cells, scale=_CELL_SCALE)
-    bounds = shapely.bounds(hexes)
-    # cells across the antimeridian have no planar hexagon: leave them to the slow path
-    sane = ((bounds[:, 2] - bounds[:, 0]) < 90) & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
-    pair_hex = hexes[pair_slot]
-
-    test = ~deep & sane[pair_slot]
-    touches = deep.copy()
-    touches[test] = shapely.intersects(geoms[owners[test]], pair_hex[test])
-    holds = deep.copy()
-    check = test & touches
-    holds[check] = shapely.contains_properly(geoms[owners[check]], pair_hex[check])
-    touches &= sane[pair_slot]
-    holds &= sane[pair_slot]
-
-    n_cells = len(unique_cells)
-    n_poly = len(geoms)
-    # Smallest owner whose interior holds the hexagon, and smallest owner touching it at all.
-    best_hold = np.full(n_cells, n_poly, dtype=np.int64)
-    np.minimum.at(best_hold, pair_slot[holds], owners[holds])
-    best_touch_only = np.full(n_cells, n_poly, dtype=np.int64)
-    partial = touches & ~holds
-    np.minimum.at(best_touch_only, pair_slot[partial], owners[partial])
-    is_interior = best_hold < best_touch_only
-
-    extra_cell = unique_cells[is_interior]
-    extra_owner = best_hold[is_interior]
-
-    boundary_pair = touches & ~is_interior[pair_slot]
-    b_slot = pair_slot[boundary_pair]
-    b_owner = owners[boundary_pair]
-    b_cells_all = unique_cells[b_slot]
-    b_cells, counts = np.unique(b_cells_all, return_counts=True)
-    ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    return extra_cell, extra_owner, b_cells, ptr, b_owner.astype(np.int32)
-
-
-def _compact(cells: np.ndarray, owners: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Compact each polygon's interior cells and split them into sorted arrays per resolution."""
-    by_res: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    order = np.argsort(owners, kind="stable")
-    cells, owners = cells[order], owners[order]
-    splits = np.flatnonzero(np.diff(owners)) + 1
-    for group_cells, group_owner in zip(
-        np.split(cells, splits), np.split(owners, splits), strict=True
-    ):
-        if len(group_cells) == 0:
-            continue
-        compacted = np.asarray(basic_int.compact_cells(group_cells.tolist()), dtype=np.uint64)
-        res = h3cells.cell_resolutions(compacted)
-        for r in np.unique(res).tolist():
-            sel = compacted[res == r]
-            by_res.setdefault(int(r), []).append((sel, np.full(len(sel), group_owner[0], np.int32)))
-    interior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for r, parts in by_res.items():
-        keys = np.concatenate([k for k, _ in parts])
-        vals = np.concatenate([v for _, v in parts])
-        order = np.argsort(keys)
-        interior[r] = (keys[order], vals[order])
-    return interior
