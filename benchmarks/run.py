@@ -34,7 +34,7 @@ N_POINTS = 1_000_000
 ROWS: list[tuple[str, str, str, str]] = []
 
 
-def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
