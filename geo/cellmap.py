@@ -64,7 +64,7 @@ from h3.api import basic_int
 from geo import h3cells
 from geo.cellmap_build import CellTables, Raster, build_tables, choose_resolution, run_starts
 from geo.crs import validate_coordinates
-from geo.errors import GeometryError
+from geo.errors import GeometryError, summarise
 
 MATCH_KINDS: tuple[str, ...] = ("inside", "edge", "snapped", "outside")
 INSIDE, EDGE, SNAPPED, OUTSIDE = range(4)
@@ -124,10 +124,8 @@ def _check_polygons(polygons: Any, ids: Any) -> tuple[np.ndarray, np.ndarray]:
         elif not shapely.is_valid(geom):
             problems.append(f"{idents[i]}: invalid polygon ({shapely.is_valid_reason(geom)})")
     if problems:
-        shown = "; ".join(problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise GeometryError(
-            f"{len(problems)} polygons cannot be used: {shown}{more}. "
+            f"{len(problems)} polygons cannot be used: {summarise(problems)}. "
             "Repair them (e.g. shapely.make_valid) or remove them."
         )
     return geoms, idents

@@ -15,3 +15,10 @@ class CoordinateError(GeoInputError):
 
 class GeometryError(GeoInputError):
     """A polygon that is empty, invalid or of the wrong type."""
+
+
+def summarise(problems: list[str], limit: int = 5) -> str:
+    """The first few problems joined, and how many more there are."""
+    shown = "; ".join(problems[:limit])
+    more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+    return shown + more

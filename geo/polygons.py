@@ -16,7 +16,7 @@ import pyproj
 import shapely
 
 from geo.crs import parse_crs, transform_geometries
-from geo.errors import CRSError, GeoInputError, GeometryError
+from geo.errors import CRSError, GeoInputError, GeometryError, summarise
 
 _GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -97,10 +97,8 @@ def normalise_polygons(geoms: Any, labels: Any = None) -> tuple[np.ndarray, list
         elif shapely.get_type_id(geom) not in (3, 6):
             problems.append(f"{names[i]}: {type(geom).__name__} is not a polygon")
     if problems:
-        shown = "; ".join(problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise GeometryError(
-            f"{len(problems)} features cannot be used as grids: {shown}{more}. "
+            f"{len(problems)} features cannot be used as grids: {summarise(problems)}. "
             "Every feature must be a Polygon or MultiPolygon with an area."
         )
     arr = shapely.force_2d(arr)

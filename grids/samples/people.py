@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from grids.people import PEOPLE_COLUMNS, ROSTER_COLUMNS
+
 SURNAMES = (
     "陈李黄张梁林刘吴罗何郑杨叶钟邓曾谢冯蔡周王袁莫彭卢赖朱苏麦方卓邱余许温欧潘胡徐郭简翟古祁江"
 )
@@ -46,17 +48,6 @@ DISPATCH_ROTAS = {
     2: (("1234567", "08:00", "20:00"), ("1234567", "20:00", "08:00")),
     3: DEMO_ROTA,
 }
-
-PEOPLE_COLUMNS = ["code", "name", "phone", "role", "unit_code"]
-ROSTER_COLUMNS = [
-    "person_code",
-    "unit_code",
-    "weekdays",
-    "start",
-    "end",
-    "valid_from",
-    "valid_until",
-]
 
 
 def synthetic_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -167,11 +158,11 @@ def build_people(
     phones = synthetic_phones(rng, len(persons))
     pdf = pd.DataFrame(
         [(codes[p], names[p], phones[p], role, unit) for p, role, unit in people],
-        columns=PEOPLE_COLUMNS,
+        columns=list(PEOPLE_COLUMNS),
     )
     rdf = pd.DataFrame(
         [(codes[r[0]], *r[1:]) for r in rosters],
-        columns=ROSTER_COLUMNS,
+        columns=list(ROSTER_COLUMNS),
     )
     roles = pd.Series(persons).value_counts()
     counts = {
