@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import health, locate, units
+from api.middleware import BodyLimit
+from api.routers import cases, health, locate, my, rewards, units
 from api.settings import Settings
+from api.workers import Workers
+from grids.cases import CaseConfig
 from grids.db import make_engine, session_factory
 from grids.errors import NotReady
 from grids.locator import GridLocator, LocatorCache, store_revision
@@ -38,13 +41,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with sessions() as session:
             return store_revision(session)
 
+    locators = LocatorCache(load_locator, revision)
+    case_config = CaseConfig(
+        secret=settings.secret(),
+        max_outside_m=settings.max_outside_m,
+        duplicate_window_days=settings.duplicate_window_days,
+        webhooks=settings.webhooks,
+        reward_daily_cap_yuan=settings.reward_daily_cap_yuan,
+        reward_daily_cap_points=settings.reward_daily_cap_points,
+        timezone=settings.timezone,
+    )
+    workers = Workers(
+        sessions,
+        locators,
+        case_config,
+        escalation_interval_s=settings.escalation_interval_s,
+        webhook_interval_s=settings.webhook_interval_s,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:  # build or load the cell map now, not on the first request
-            app.state.locators.get()
+            locators.get()
         except NotReady as exc:
             log.warning("%s", exc)
+        workers.start()
         yield
+        workers.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -56,9 +79,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    app.state.locators = LocatorCache(load_locator, revision)
+    app.state.locators = locators
+    app.state.case_config = case_config
     errors.install(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=int((settings.max_photos + 1) * settings.max_photo_mb * 1024 * 1024 * 1.2),
+    )
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1")
+    app.include_router(cases.router, prefix="/api/v1")
+    app.include_router(my.router, prefix="/api/v1")
+    app.include_router(rewards.router, prefix="/api/v1")
     return app

@@ -6,12 +6,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from geo.errors import GeoInputError
+from grids.cases import IdempotencyConflict, OutsideServiceArea
 from grids.errors import GridwatchError, InvalidInput, NotFound, NotReady, StoreError
+from grids.lifecycle import Conflict
+from grids.photos import PhotoTooLarge, UnsupportedPhoto
+from grids.users import Forbidden, NotAuthenticated
 
 STATUS: dict[type[Exception], int] = {
     GeoInputError: 422,
     InvalidInput: 422,
+    OutsideServiceArea: 422,
+    IdempotencyConflict: 422,
+    NotAuthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
+    PhotoTooLarge: 413,
+    UnsupportedPhoto: 415,
     NotReady: 503,
     StoreError: 500,
 }
@@ -29,7 +40,9 @@ def install(app: FastAPI) -> None:
     """Answer domain errors as ``{"detail": message}`` with their status."""
 
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)

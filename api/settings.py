@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,26 @@ class Settings(BaseSettings):
     cell_resolution: int | None = Field(
         default=None, ge=0, le=15, description="H3 resolution of the cell map (default: automatic)"
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs reporter pseudonyms and webhooks; default: generated once into data_dir",
+    )
+    max_photo_mb: float = Field(default=10.0, gt=0, description="Largest photo accepted")
+    max_photos: int = Field(default=5, ge=0, description="Photos per report or resolution")
+    max_outside_m: float = Field(
+        default=2000.0, ge=0, description="Refuse reports farther than this from every grid"
+    )
+    duplicate_window_days: float = Field(default=7.0, gt=0)
+    reward_daily_cap_yuan: float = Field(default=100.0, ge=0)
+    reward_daily_cap_points: int = Field(default=100, ge=0)
+    webhooks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Event type (or "*") to URLs, as JSON: {"case.created": ["https://..."]}',
+    )
+    escalation_interval_s: float = Field(
+        default=60.0, ge=0, description="How often the service checks deadlines (0: never)"
+    )
+    webhook_interval_s: float = Field(default=10.0, ge=0, description="0: never")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -45,6 +66,21 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
             ) from exc
         return value
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    def secret(self) -> str:
+        """The configured secret, or one generated on first use and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     @property
     def cellmap_path(self) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import shapely
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import Engine, LargeBinary, create_engine, event, inspect, text
@@ -81,11 +82,21 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # transactions begin below, not in pysqlite
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # A write transaction takes the lock at its start: a deferred one that reads and
+            # then writes fails at once (SQLITE_BUSY) when another writer got in between,
+            # whereas BEGIN IMMEDIATE waits its turn (up to the 30 s timeout). Reads stay
+            # deferred so they never wait on, or hold up, a writer.
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -105,8 +116,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: committed when the block ends, rolled back on any error."""
+    """One unit of work that writes: committed when the block ends, rolled back on any error.
+
+    On SQLite it holds the write lock from its first statement (see ``make_engine``).
+    """
     with factory() as session, session.begin():
+        session.connection(execution_options={"sqlite_immediate": True})
         yield session
 
 
@@ -122,6 +137,13 @@ def upgrade_schema(engine: Engine) -> str:
     """Create or upgrade the schema to the newest migration; returns the revision."""
     command.upgrade(alembic_config(engine), "head")
     return current_revision(engine) or "base"
+
+
+def head_revision() -> str:
+    """The newest migration this code ships."""
+    head = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
+    assert head is not None
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -173,22 +173,57 @@ def decide(
     reasons.append(f"no officer on duty at {when}" if shifts else "grid has no officer assigned")
     fallback = "no_officer_on_duty" if shifts else "no_officer_assigned"
 
+    kind, unit, chief, reason = fallback_rungs(directory, grid_id)[0]
+    reasons.append(reason)
+    return result(kind, unit, chief, fallback)
+
+
+Rung = tuple[str, UnitInfo | None, PersonInfo | None, str]
+
+
+def fallback_rungs(directory: Directory, grid_id: int) -> list[Rung]:
+    """The rungs above the grid officer, in order, that exist for this grid.
+
+    Each is (assignee kind, unit, person or None, reason); the last is
+    always a dispatch centre. Routing takes the first, escalation the next
+    one above the current assignee.
+    """
+    grid = directory.units[grid_id]
     community = directory.ancestor(grid_id, "community")
-    for unit in (grid, community):
-        if unit is None:
-            continue
-        chiefs = directory.people_with_role(unit.id, "chief")
-        if chiefs:
-            reasons.append(
-                f"grid chief {chiefs[0].name} ({chiefs[0].code}) of {unit.name} takes it"
-            )
-            return result("grid_chief", unit, chiefs[0], fallback)
-    if community is not None:
-        reasons.append(f"no grid chief; the community workstation of {community.name} takes it")
-        return result("community", community, None, fallback)
     town = directory.ancestor(grid_id, "town")
+    rungs: list[Rung] = []
+    chief_unit = next(
+        (u for u in (grid, community) if u and directory.people_with_role(u.id, "chief")), None
+    )
+    if chief_unit is not None:
+        chief = directory.people_with_role(chief_unit.id, "chief")[0]
+        rungs.append(
+            (
+                "grid_chief",
+                chief_unit,
+                chief,
+                f"grid chief {chief.name} ({chief.code}) of {chief_unit.name} takes it",
+            )
+        )
+    if community is not None:
+        rungs.append(
+            (
+                "community",
+                community,
+                None,
+                f"the community workstation of {community.name} takes it",
+            )
+        )
     if town is not None:
-        reasons.append(f"no community above the grid; the dispatch centre of {town.name} takes it")
-        return result("town_dispatch", town, None, fallback)
-    reasons.append("no town above the grid; the city dispatch centre takes it")
-    return result("city_dispatch", directory.city, None, fallback)
+        rungs.append(("town_dispatch", town, None, f"the dispatch centre of {town.name} takes it"))
+    rungs.append(("city_dispatch", directory.city, None, "the city dispatch centre takes it"))
+    return rungs
+
+
+def next_rung(directory: Directory, grid_id: int | None, current_kind: str) -> Rung | None:
+    """The rung above ``current_kind`` for escalation, or None at the top of the ladder."""
+    if grid_id is None:
+        return None
+    order = {kind: i for i, kind in enumerate(ASSIGNEE_KINDS)}
+    above = [r for r in fallback_rungs(directory, grid_id) if order[r[0]] > order[current_kind]]
+    return above[0] if above else None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import route, samples, store
+from api.cli import cases, route, samples, store
 from api.cli.common import console
 from api.settings import Settings
 
@@ -22,6 +22,10 @@ app.add_typer(store.taxonomy_app, name="taxonomy")
 app.add_typer(store.people_app, name="people")
 app.add_typer(store.roster_app, name="roster")
 app.add_typer(samples.app, name="samples")
+app.add_typer(cases.user_app, name="user")
+app.add_typer(cases.apikey_app, name="apikey")
+app.add_typer(cases.webhooks_app, name="webhooks")
+app.command("escalate")(cases.escalate)
 app.command("route")(route.route)
 app.command("init")(store.init)
 

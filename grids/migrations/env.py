@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+import grids.case_models  # noqa: F401 - registers the case tables on Base.metadata
 from grids.models import Base
 
 config = context.config

@@ -1,0 +1,100 @@
+"""Case-loop commands: users and keys, the deadline checker, webhook delivery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.common import console, load_locator, settings, store_session
+from api.workers import escalate_once
+from grids.cases import CaseConfig
+from grids.db import make_engine, session_factory
+from grids.locator import LocatorCache
+from grids.users import create_api_key, create_user
+from grids.webhooks import deliver_due
+
+user_app = typer.Typer(help="Users of the API and their tokens.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Open311 API keys for client applications.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Outbound webhooks.", no_args_is_help=True)
+
+
+def case_config() -> CaseConfig:
+    config = settings()
+    return CaseConfig(
+        secret=config.secret(),
+        max_outside_m=config.max_outside_m,
+        duplicate_window_days=config.duplicate_window_days,
+        webhooks=config.webhooks,
+        reward_daily_cap_yuan=config.reward_daily_cap_yuan,
+        reward_daily_cap_points=config.reward_daily_cap_points,
+        timezone=config.timezone,
+    )
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Option(help="Who the user is")],
+    role: Annotated[
+        str, typer.Option(help="reporter, officer, dispatcher, patrol_leader, planner, admin")
+    ],
+    scope: Annotated[str | None, typer.Option(help="Unit code: a dispatcher's town, say")] = None,
+    person: Annotated[
+        str | None, typer.Option(help="Person code (officers): links to the roster")
+    ] = None,
+) -> None:
+    """Create a user and print their bearer token once (only its hash is stored).
+
+    Example: gridwatch user create --name "南城调度" --role dispatcher --scope DG20
+    """
+    with store_session() as session:
+        user, token = create_user(session, name, role, scope_code=scope, person_code=person)
+        user_id = user.id
+    console.print(f"user {user_id} ({role}) created; token (shown once):")
+    print(token)
+
+
+@apikey_app.command("create")
+def apikey_create(name: Annotated[str, typer.Option(help="The client application")]) -> None:
+    """Create an Open311 API key and print it once.
+
+    Example: gridwatch apikey create --name "citizen-app"
+    """
+    with store_session() as session:
+        key = create_api_key(session, name)
+    console.print(f"API key for {name} (shown once):")
+    print(key)
+
+
+def escalate(
+    once: Annotated[bool, typer.Option("--once", help="Check once and exit (cron)")] = True,
+) -> None:
+    """Escalate every case whose deadline has passed, one rung up the ladder.
+
+    Example (cron, every minute): * * * * * gridwatch escalate --once
+    """
+    config = settings()
+    engine = make_engine(config.database_url)
+    try:
+        locators = LocatorCache(lambda: load_locator(config), lambda: -1)
+        escalated = escalate_once(session_factory(engine), locators, case_config())
+    finally:
+        engine.dispose()
+    console.print(f"{len(escalated)} cases escalated" + (f": {escalated}" if escalated else ""))
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due and exit")] = True,
+) -> None:
+    """Send the webhook deliveries that are due (with backoff for failed ones).
+
+    Example: gridwatch webhooks deliver --once
+    """
+    config = settings()
+    engine = make_engine(config.database_url)
+    try:
+        delivered, failed = deliver_due(session_factory(engine), secret=config.secret())
+    finally:
+        engine.dispose()
+    console.print(f"{delivered} delivered, {failed} failed (will be retried)")

@@ -1,0 +1,461 @@
+"""The case loop over HTTP: intake, the dispatch queue, actions, history, photos."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from api.auth import CurrentScope, CurrentUser
+from api.deps import LocatorDep, SessionDep
+from api.routers.locate import check_point
+from geo.crs import parse_crs, to_wgs84
+from grids.case_models import Case, Photo, User
+from grids.cases import (
+    NewReport,
+    QueueFilter,
+    add_event,
+    case_view,
+    create_case,
+    find_idempotent,
+    get_case,
+    history,
+    nearby_open_cases,
+    queue,
+    require_role,
+)
+from grids.db import transaction
+from grids.errors import InvalidInput, NotFound
+from grids.lifecycle import Action, apply_action
+from grids.photos import PhotoLimits, check_count, discard, store_photo
+from grids.unit_queries import parse_bbox
+from grids.users import Scope
+
+router = APIRouter(tags=["cases"])
+STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
+
+
+class ReporterIn(BaseModel):
+    id: str | None = Field(
+        default=None, max_length=200, description="The app's own id of the citizen"
+    )
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class ReportIn(BaseModel):
+    """A new report. Coordinates in ``crs``: wgs84 (GPS), gcj02 (WeChat, Amap) or bd09 (Baidu)."""
+
+    lat: float
+    lon: float
+    crs: str = "wgs84"
+    category: str = Field(description="A category code, e.g. garbage_piled")
+    description: str = Field(default="", max_length=4000)
+    occurred_at: dt.datetime | None = None
+    source: str = Field(default="app", description="app, wechat, patrol or hotline")
+    reporter: ReporterIn | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "lat": 23.02,
+                    "lon": 113.75,
+                    "category": "fire_exit_blocked",
+                    "description": "楼梯间堆满杂物",
+                    "source": "app",
+                    "reporter": {"id": "wx-123", "name": "张三", "phone": "13800000000"},
+                }
+            ]
+        }
+    }
+
+
+class ActionIn(BaseModel):
+    """The body of an action; which fields matter depends on the action."""
+
+    version: int | None = Field(default=None, description="The version you saw (or If-Match)")
+    note: str = Field(default="", max_length=4000)
+    public_note: str | None = Field(
+        default=None, max_length=1000, description="Shown to the reporter"
+    )
+    lat: float | None = Field(default=None, description="Your position (WGS-84); verify needs it")
+    lon: float | None = None
+    valid: bool | None = Field(default=None, description="verify: is the report valid?")
+    reason: str | None = Field(
+        default=None, description="verify invalid: invalid, duplicate, not_ours"
+    )
+    officer: str | None = Field(default=None, description="reassign: person code")
+    grid: str | None = Field(default=None, description="reassign: grid code")
+    department: str | None = Field(default=None, description="reassign: department code")
+    duplicate_of: int | None = Field(default=None, description="merge: the original case id")
+
+
+def _limits(request: Request) -> PhotoLimits:
+    settings = request.app.state.settings
+    return PhotoLimits(
+        max_bytes=int(settings.max_photo_mb * 1024 * 1024), max_count=settings.max_photos
+    )
+
+
+async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
+    """JSON, or multipart with a ``report`` field (JSON) and ``photos`` files."""
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form(max_files=100)
+            raw = form.get("report")
+            if not isinstance(raw, str):
+                raise InvalidInput(
+                    "multipart reports need a 'report' field holding the JSON report"
+                )
+            body = json.loads(raw)
+            files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
+            photos = [(f.filename or "photo", await f.read()) for f in files]
+        elif content_type.startswith("application/json") or not content_type:
+            body = json.loads(await request.body())
+            photos = []
+        else:
+            raise InvalidInput("send the report as application/json or multipart/form-data")
+        return ReportIn.model_validate(body), photos
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"invalid report: {problems}") from exc
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": ReportIn.model_json_schema()},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "report": {"type": "string", "description": "the report as JSON"},
+                            "photos": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            },
+                        },
+                    }
+                },
+            },
+            "required": True,
+        }
+    },
+)
+async def submit_case(
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    locator: LocatorDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Report a problem: routed at once to the grid officer on duty; durable before the reply.
+
+    Retries with the same ``Idempotency-Key`` return the first result.
+    """
+    body, raw_photos = await _read_report(request)
+    check_point(body.lat, body.lon)
+    parse_crs(body.crs)
+    limits = _limits(request)
+    check_count(len(raw_photos), limits)
+    report = NewReport(
+        lat=body.lat,
+        lon=body.lon,
+        category=body.category,
+        crs=body.crs,
+        description=body.description,
+        occurred_at=body.occurred_at,
+        source=body.source,
+        reporter_id=body.reporter.id if body.reporter else None,
+        reporter_name=body.reporter.name if body.reporter else None,
+        reporter_phone=body.reporter.phone if body.reporter else None,
+        attributes=body.attributes,
+    )
+    sessions = request.app.state.sessions
+    base = str(request.base_url).rstrip("/")
+    if idempotency_key:
+        replay = _replay(sessions, user, idempotency_key, report, base)
+        if replay is not None:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+            return replay
+    photo_dir = request.app.state.settings.photo_dir
+    stored = [store_photo(data, name, photo_dir, limits, "report") for name, data in raw_photos]
+    try:
+        with transaction(sessions) as session:
+            item = create_case(
+                session,
+                locator,
+                request.app.state.case_config,
+                report,
+                user=user,
+                idempotency_key=idempotency_key,
+                photos=stored,
+            )
+            view = case_view(session, item, viewer_role=user.role, base_url=base)
+    except IntegrityError:
+        discard(stored, photo_dir)
+        replay = _replay(sessions, user, idempotency_key, report, base) if idempotency_key else None
+        if replay is None:
+            raise
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+        return replay
+    except BaseException:
+        discard(stored, photo_dir)
+        raise
+    response.headers["Location"] = f"/api/v1/cases/{item.id}"
+    return view
+
+
+def _replay(
+    sessions: Any, user: User, key: str | None, report: NewReport, base: str
+) -> dict[str, Any] | None:
+    if not key:
+        return None
+    with sessions() as session:
+        existing = find_idempotent(session, user, key, report)
+        return (
+            case_view(session, existing, viewer_role=user.role, base_url=base) if existing else None
+        )
+
+
+def _visible(session: Session, user: User, scope: Scope, case_id: int) -> Case:
+    """A case this user may see: staff by scope, a reporter only their own."""
+    if user.role == "reporter":
+        item = session.get(Case, case_id)
+        if item is None or not _own(session, user, item):
+            raise NotFound(f"no case {case_id}")
+        return item
+    return get_case(session, case_id, scope)
+
+
+def _own(session: Session, user: User, item: Case) -> bool:
+    if item.submitted_by_id == user.id:
+        return True
+    return bool(item.reporter and item.reporter.user_id == user.id)
+
+
+@router.get("/cases/nearby")
+def nearby(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: CurrentScope,
+    lat: float,
+    lon: float,
+    category: str,
+    crs: str = "wgs84",
+) -> list[dict[str, Any]]:
+    """Open cases of the same category within its radius and window, nearest first."""
+    require_role(user, *STAFF)
+    check_point(lat, lon)
+    wlat, wlon = (float(v) for v in to_wgs84(lat, lon, parse_crs(crs)))
+    found = nearby_open_cases(
+        session, request.app.state.case_config, wlat, wlon, category, scope=scope
+    )
+    return [
+        {
+            "id": c.id,
+            "status": c.status,
+            "distance_m": round(d, 1),
+            "reported_at": c.reported_at.isoformat(),
+        }
+        for c, d in found
+    ]
+
+
+@router.get("/cases")
+def dispatch_queue(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: CurrentScope,
+    status: Annotated[list[str] | None, Query(description="repeat for several")] = None,
+    grid: str | None = None,
+    town: str | None = None,
+    category: str | None = None,
+    officer: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The dispatch queue in the caller's scope: overdue first, paginated."""
+    require_role(user, *STAFF)
+    filters = QueueFilter(
+        statuses=tuple(status or ()),
+        grid=grid,
+        town=town,
+        category=category,
+        officer=officer,
+        since=since,
+        until=until,
+        bbox=parse_bbox(bbox) if bbox else None,
+    )
+    rows, total = queue(session, scope, filters, limit=limit, offset=offset)
+    base = str(request.base_url).rstrip("/")
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "cases": [case_view(session, c, viewer_role=user.role, base_url=base) for c in rows],
+    }
+
+
+@router.get("/cases/{case_id}")
+def read_case(
+    request: Request, session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
+) -> dict[str, Any]:
+    """One case, as your role may see it."""
+    item = _visible(session, user, scope, case_id)
+    return case_view(
+        session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
+    )
+
+
+@router.get("/cases/{case_id}/history")
+def case_history(
+    session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
+) -> list[dict[str, Any]]:
+    """Every audit row of a case: who, role, when, from → to, note, position."""
+    item = _visible(session, user, scope, case_id)
+    return history(session, item, public=user.role == "reporter")
+
+
+@router.post("/cases/{case_id}/{action}")
+def act(
+    request: Request,
+    user: CurrentUser,
+    scope: CurrentScope,
+    locator: LocatorDep,
+    case_id: int,
+    action: str,
+    body: ActionIn,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
+
+    Send the version you saw (``If-Match`` or ``version``); a case changed
+    meanwhile, or in the wrong state, is a 409 that says why.
+    """
+    expected = body.version
+    if if_match:
+        try:
+            expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
+        except ValueError as exc:
+            raise InvalidInput("If-Match must be the case version, e.g. If-Match: 3") from exc
+    if (body.lat is None) != (body.lon is None):
+        raise InvalidInput("give both lat and lon of your position, or neither")
+    if body.lat is not None and body.lon is not None:
+        check_point(body.lat, body.lon)
+    with transaction(request.app.state.sessions) as session:
+        item = _visible(session, user, scope, case_id)
+        apply_action(
+            session,
+            locator.directory,
+            request.app.state.case_config,
+            item,
+            Action(
+                name=action,
+                expected_version=expected,
+                note=body.note,
+                public_note=body.public_note,
+                lat=body.lat,
+                lon=body.lon,
+                valid=body.valid,
+                reason=body.reason,
+                officer=body.officer,
+                grid=body.grid,
+                department=body.department,
+                duplicate_of=body.duplicate_of,
+            ),
+            user=user,
+        )
+        return case_view(
+            session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
+        )
+
+
+@router.post("/cases/{case_id}/photos", status_code=201)
+async def add_photos(
+    request: Request, user: CurrentUser, scope: CurrentScope, case_id: int
+) -> list[dict[str, Any]]:
+    """Add photos to a case (e.g. of the resolution): multipart field ``photos``."""
+    require_role(user, "officer", "dispatcher", "admin")
+    form = await request.form(max_files=100)
+    files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
+    if not files:
+        raise InvalidInput("send one or more files in the multipart field 'photos'")
+    limits = _limits(request)
+    check_count(len(files), limits)
+    kind = str(form.get("kind") or "resolution")
+    photo_dir = request.app.state.settings.photo_dir
+    stored: list[Photo] = []
+    try:
+        with transaction(request.app.state.sessions) as session:
+            item = _visible(session, user, scope, case_id)
+            for f in files:
+                stored.append(
+                    store_photo(await f.read(), f.filename or "photo", photo_dir, limits, kind)
+                )
+            for photo in stored:
+                photo.case_id = item.id
+                session.add(photo)
+            add_event(
+                session,
+                item,
+                "photo",
+                item.status,
+                item.status,
+                actor_user=user,
+                actor_role=user.role,
+                note=f"{len(stored)} {kind} photo(s) added",
+            )
+            session.flush()
+            return [
+                {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
+                for p in stored
+            ]
+    except BaseException:
+        discard(stored, photo_dir)
+        raise
+
+
+@router.get("/cases/{case_id}/photos/{photo_id}")
+def read_photo(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: CurrentScope,
+    case_id: int,
+    photo_id: int,
+) -> FileResponse:
+    """A photo of a case, only to those who may see the case."""
+    item = _visible(session, user, scope, case_id)
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.case_id != item.id:
+        raise NotFound(f"no photo {photo_id} on case {case_id}")
+    return FileResponse(
+        request.app.state.settings.photo_dir / photo.path, media_type=photo.content_type
+    )
