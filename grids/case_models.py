@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from grids.db import GeometryType
+from grids.db import GeometryType, UtcDateTime
 from grids.models import Base
 
 USER_ROLES: tuple[str, ...] = (
@@ -71,7 +70,7 @@ class User(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Reporter(Base):
@@ -127,18 +126,18 @@ class Case(Base):
     routing: Mapped[dict[str, Any]] = mapped_column(JSON)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    ack_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    verify_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    close_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ack_due: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    verify_due: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    close_due: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     # the deadline the case is working towards now (None once resolved, rejected or closed)
-    next_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     missed: Mapped[str] = mapped_column(String(32), default="")
     reject_reason: Mapped[str | None] = mapped_column(String(32))
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -159,7 +158,7 @@ class CaseEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     action: Mapped[str] = mapped_column(String(32))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_role: Mapped[str] = mapped_column(String(16))
@@ -185,7 +184,7 @@ class Photo(Base):
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class IdempotencyKey(Base):
@@ -199,7 +198,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class RewardEntry(Base):
@@ -219,7 +218,7 @@ class RewardEntry(Base):
     amount_yuan: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     points: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(200), default="")
-    awarded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    awarded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class WebhookDelivery(Base):
@@ -233,8 +232,8 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -246,4 +245,4 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)

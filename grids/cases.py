@@ -472,7 +472,7 @@ def case_view(
             "verify": _iso(item.verify_due),
             "close": _iso(item.close_due),
             "next": _iso(item.next_due) if item.next_due else None,
-            "overdue": bool(item.next_due and _aware(item.next_due) < utcnow()),
+            "overdue": bool(item.next_due and item.next_due < utcnow()),
             "missed": [m for m in item.missed.split(",") if m],
         },
         "reporter": reporter_view,
@@ -521,10 +521,5 @@ def require_role(user: User, *roles: str) -> None:
         raise Forbidden(f"a {user.role} may not do this; it needs one of {list(roles)}")
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _iso(value: dt.datetime) -> str:
-    return _aware(value).isoformat(timespec="seconds")
+    return value.isoformat(timespec="seconds")

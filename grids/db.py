@@ -8,6 +8,7 @@ production. Only the geometry column differs, and only inside
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import Engine, LargeBinary, create_engine, event, inspect, text
+from sqlalchemy import DateTime, Engine, LargeBinary, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -69,6 +70,27 @@ class GeometryType(TypeDecorator[Any]):
         if isinstance(value, str):
             return shapely.from_wkb(bytes.fromhex(value))
         return shapely.from_wkb(bytes(value))
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on both backends (SQLite returns naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def make_engine(url: str) -> Engine:

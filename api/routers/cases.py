@@ -343,60 +343,6 @@ def case_history(
     return history(session, item, public=user.role == "reporter")
 
 
-@router.post("/cases/{case_id}/{action}")
-def act(
-    request: Request,
-    user: CurrentUser,
-    scope: CurrentScope,
-    locator: LocatorDep,
-    case_id: int,
-    action: str,
-    body: ActionIn,
-    if_match: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
-    """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
-
-    Send the version you saw (``If-Match`` or ``version``); a case changed
-    meanwhile, or in the wrong state, is a 409 that says why.
-    """
-    expected = body.version
-    if if_match:
-        try:
-            expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
-        except ValueError as exc:
-            raise InvalidInput("If-Match must be the case version, e.g. If-Match: 3") from exc
-    if (body.lat is None) != (body.lon is None):
-        raise InvalidInput("give both lat and lon of your position, or neither")
-    if body.lat is not None and body.lon is not None:
-        check_point(body.lat, body.lon)
-    with transaction(request.app.state.sessions) as session:
-        item = _visible(session, user, scope, case_id)
-        apply_action(
-            session,
-            locator.directory,
-            request.app.state.case_config,
-            item,
-            Action(
-                name=action,
-                expected_version=expected,
-                note=body.note,
-                public_note=body.public_note,
-                lat=body.lat,
-                lon=body.lon,
-                valid=body.valid,
-                reason=body.reason,
-                officer=body.officer,
-                grid=body.grid,
-                department=body.department,
-                duplicate_of=body.duplicate_of,
-            ),
-            user=user,
-        )
-        return case_view(
-            session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
-        )
-
-
 @router.post("/cases/{case_id}/photos", status_code=201)
 async def add_photos(
     request: Request, user: CurrentUser, scope: CurrentScope, case_id: int
@@ -459,3 +405,57 @@ def read_photo(
     return FileResponse(
         request.app.state.settings.photo_dir / photo.path, media_type=photo.content_type
     )
+
+
+@router.post("/cases/{case_id}/{action}")
+def act(
+    request: Request,
+    user: CurrentUser,
+    scope: CurrentScope,
+    locator: LocatorDep,
+    case_id: int,
+    action: str,
+    body: ActionIn,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
+
+    Send the version you saw (``If-Match`` or ``version``); a case changed
+    meanwhile, or in the wrong state, is a 409 that says why.
+    """
+    expected = body.version
+    if if_match:
+        try:
+            expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
+        except ValueError as exc:
+            raise InvalidInput("If-Match must be the case version, e.g. If-Match: 3") from exc
+    if (body.lat is None) != (body.lon is None):
+        raise InvalidInput("give both lat and lon of your position, or neither")
+    if body.lat is not None and body.lon is not None:
+        check_point(body.lat, body.lon)
+    with transaction(request.app.state.sessions) as session:
+        item = _visible(session, user, scope, case_id)
+        apply_action(
+            session,
+            locator.directory,
+            request.app.state.case_config,
+            item,
+            Action(
+                name=action,
+                expected_version=expected,
+                note=body.note,
+                public_note=body.public_note,
+                lat=body.lat,
+                lon=body.lon,
+                valid=body.valid,
+                reason=body.reason,
+                officer=body.officer,
+                grid=body.grid,
+                department=body.department,
+                duplicate_of=body.duplicate_of,
+            ),
+            user=user,
+        )
+        return case_view(
+            session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
+        )

@@ -1,0 +1,140 @@
+"""Fixtures for the case loop: an app on the sample city with users of every role."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely.geometry
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+
+from api.app import create_app
+from api.settings import Settings
+from grids.models import Assignment, Person, Unit
+from grids.samples import DEMO_LAT, DEMO_LON
+from grids.users import create_user
+from tests.conftest import Store
+
+
+@dataclass
+class CaseEnv:
+    """An app on the small sample city and a token per kind of user."""
+
+    store: Store
+    settings: Settings
+    client: TestClient
+    tokens: dict[str, str]
+    demo_grid: str
+    other_grid: str
+    other_point: tuple[float, float]
+
+    def headers(self, who: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}", **extra}
+
+    def report(self, who: str = "citizen", **fields: Any) -> dict[str, Any]:
+        body = {
+            "lat": DEMO_LAT,
+            "lon": DEMO_LON,
+            "category": "garbage_piled",
+            "description": "垃圾堆积",
+            "reporter": {"id": "wx-001", "name": "张三", "phone": "13800001111"},
+            **fields,
+        }
+        response = self.client.post("/api/v1/cases", json=body, headers=self.headers(who))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def act(self, case: dict[str, Any], action: str, who: str = "officer", **body: Any) -> Any:
+        return self.client.post(
+            f"/api/v1/cases/{case['id']}/{action}",
+            json={"version": case["version"], **body},
+            headers=self.headers(who),
+        )
+
+
+def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
+    """Users of every role: the officer works the demo grid, 'stranger' another grid."""
+    with store.transaction() as session:
+        demo = session.scalar(select(Unit).where(Unit.code == demo_grid))
+        other = session.scalar(select(Unit).where(Unit.code == other_grid))
+        assert demo is not None and other is not None
+        town = demo.parent.parent if demo.parent and demo.parent.parent else demo.parent
+        other_town = other.parent.parent
+        assert town is not None and other_town is not None
+
+        def officer_of(unit: Unit) -> str:
+            person = session.scalar(
+                select(Person.code)
+                .join(Assignment, Assignment.person_id == Person.id)
+                .where(Assignment.unit_id == unit.id, Assignment.role == "officer")
+                .order_by(Person.code)
+            )
+            assert person is not None
+            return person
+
+        specs = {
+            "admin": ("admin", None, None),
+            "dispatcher": ("dispatcher", town.code, None),
+            "far_dispatcher": ("dispatcher", other_town.code, None),
+            "officer": ("officer", None, officer_of(demo)),
+            "stranger": ("officer", None, officer_of(other)),
+            "citizen": ("reporter", None, None),
+            "other_citizen": ("reporter", None, None),
+            "planner": ("planner", None, None),
+        }
+        return {
+            who: create_user(session, who, role, scope_code=scope, person_code=person)[1]
+            for who, (role, scope, person) in specs.items()
+        }
+
+
+@pytest.fixture(scope="module")
+def case_env(
+    city_store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CaseEnv]:
+    settings = Settings(
+        database_url=city_store.url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        escalation_interval_s=0,
+        webhook_interval_s=0,
+        max_photo_mb=2,
+        secret_key="test-secret",
+    )
+    with TestClient(create_app(settings)) as client:
+        demo = client.get("/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
+        demo_grid = demo["grid"]["code"]
+        other_town = next(
+            t for t in client.get("/api/v1/grids", params={"level": "town"}).json()["features"]
+            if t["id"] != demo["town"]["code"]
+        )["id"]
+        grids = client.get("/api/v1/grids").json()["features"]
+        other = next(g for g in grids if g["id"].startswith(other_town + "-"))
+        point = shapely.geometry.shape(other["geometry"]).representative_point()
+        tokens = make_users(city_store, demo_grid, other["id"])
+        yield CaseEnv(city_store, settings, client, tokens, demo_grid, other["id"], (point.y, point.x))
+
+
+def jpeg_with_gps(size: tuple[int, int] = (64, 48)) -> bytes:
+    """A small JPEG carrying EXIF with a GPS block and a camera model."""
+    image = Image.new("RGB", size, (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x0110] = "SecretCam 3000"  # Model
+    exif[0x8825] = {1: "N", 2: (23.0, 1.0, 12.0), 3: "E", 4: (113.0, 45.0, 0.0)}  # GPSInfo
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo_bytes() -> bytes:
+    return jpeg_with_gps()
+
+
+def photo_path(settings: Settings, relative: str) -> Path:
+    return settings.photo_dir / relative
