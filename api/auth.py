@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.deps import LocatorDep, SessionDep
+from api.deps import LocatorDep
 from grids.case_models import User
 from grids.users import Scope, scope_of, user_for_token
 
@@ -17,8 +17,13 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_user(request: Request, session: SessionDep) -> User:
-    return user_for_token(session, bearer_token(request))
+def current_user(request: Request) -> User:
+    """The caller, loaded in a session of its own that is closed at once: holding a
+    connection for the whole request would starve the pool under load."""
+    with request.app.state.sessions() as session:
+        user = user_for_token(session, bearer_token(request))
+        session.expunge(user)
+        return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

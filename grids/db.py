@@ -100,7 +100,12 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        in_memory = not database or database == ":memory:"
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if in_memory else {"pool_size": 10, "max_overflow": 30}),
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -124,7 +129,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise StoreError(
         f"unsupported database URL {parsed.render_as_string()!r}: "
         "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
@@ -163,7 +168,9 @@ def upgrade_schema(engine: Engine) -> str:
 
 def head_revision() -> str:
     """The newest migration this code ships."""
-    head = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None
     return head
 

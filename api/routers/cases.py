@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -190,15 +191,36 @@ async def submit_case(
         reporter_phone=body.reporter.phone if body.reporter else None,
         attributes=body.attributes,
     )
-    sessions = request.app.state.sessions
     base = str(request.base_url).rstrip("/")
+    # the database work blocks: keep it off the event loop
+    view, replayed = await run_in_threadpool(
+        _record, request, user, locator, report, raw_photos, idempotency_key, base
+    )
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        response.headers["Location"] = f"/api/v1/cases/{view['id']}"
+    return view
+
+
+def _record(
+    request: Request,
+    user: User,
+    locator: Any,
+    report: NewReport,
+    raw_photos: list[tuple[str, bytes]],
+    idempotency_key: str | None,
+    base: str,
+) -> tuple[dict[str, Any], bool]:
+    """Write the case (or find the first one for this key): (view, replayed)."""
+    sessions = request.app.state.sessions
     if idempotency_key:
         replay = _replay(sessions, user, idempotency_key, report, base)
         if replay is not None:
-            response.status_code = 200
-            response.headers["Idempotent-Replayed"] = "true"
-            return replay
+            return replay, True
     photo_dir = request.app.state.settings.photo_dir
+    limits = _limits(request)
     stored = [store_photo(data, name, photo_dir, limits, "report") for name, data in raw_photos]
     try:
         with transaction(sessions) as session:
@@ -211,20 +233,16 @@ async def submit_case(
                 idempotency_key=idempotency_key,
                 photos=stored,
             )
-            view = case_view(session, item, viewer_role=user.role, base_url=base)
+            return case_view(session, item, viewer_role=user.role, base_url=base), False
     except IntegrityError:
         discard(stored, photo_dir)
         replay = _replay(sessions, user, idempotency_key, report, base) if idempotency_key else None
         if replay is None:
             raise
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-        return replay
+        return replay, True
     except BaseException:
         discard(stored, photo_dir)
         raise
-    response.headers["Location"] = f"/api/v1/cases/{item.id}"
-    return view
 
 
 def _replay(
