@@ -415,6 +415,16 @@ class CellMap:
         match[chosen] = SNAPPED
         distance[chosen] = dist[first]
 
+    def distance_to_nearest(self, lat: float, lon: float, within_m: float) -> float | None:
+        """Metres from a point outside every polygon to the nearest polygon edge, if within
+        ``within_m``; None when farther (used to refuse reports from outside the city)."""
+        forward, tree, _owner = self._metric
+        x, y = forward.transform(lon, lat)
+        (_, _), dist = tree.query_nearest(
+            shapely.points([x], [y]), max_distance=within_m, return_distance=True
+        )
+        return float(dist.min()) if len(dist) else None
+
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
         """Write the cell arrays to ``path`` (.npz); polygons are given again on load."""
