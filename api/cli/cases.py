@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +13,7 @@ from api.workers import escalate_once
 from grids.cases import CaseConfig
 from grids.db import make_engine, session_factory
 from grids.locator import LocatorCache
+from grids.open311 import import_requests
 from grids.users import create_api_key, create_user
 from grids.webhooks import deliver_due
 
@@ -98,3 +101,38 @@ def webhooks_deliver(
     finally:
         engine.dispose()
     console.print(f"{delivered} delivered, {failed} failed (will be retried)")
+
+
+import_app = typer.Typer(help="Import other systems' data.", no_args_is_help=True)
+
+
+@import_app.command("open311")
+def import_open311(
+    path: Annotated[Path, typer.Argument(help="Open311 GeoReport v2 requests, JSON or XML")],
+    default_category: Annotated[str, typer.Option(help="Category for unmapped service codes")],
+    source: Annotated[str, typer.Option(help="Name of the system the file comes from")] = "open311",
+    category_map: Annotated[
+        Path | None, typer.Option(help='JSON file {"service_code": "category_code"}')
+    ] = None,
+) -> None:
+    """Import service requests as cases, keeping their ids and status; idempotent.
+
+    Example: gridwatch import open311 requests.json --source bloomington
+    --default-category garbage_piled --category-map codes.json
+    """
+    mapping = json.loads(category_map.read_text()) if category_map else {}
+    config = settings()
+    locator = load_locator(config)
+    with store_session(config) as session:
+        imported, skipped, problems = import_requests(
+            session,
+            locator,
+            case_config(),
+            path,
+            source=source,
+            default_category=default_category,
+            category_map=mapping,
+        )
+    console.print(f"{imported} imported, {skipped} already there, {len(problems)} skipped")
+    for problem in problems[:20]:
+        console.print(f"  {problem}")

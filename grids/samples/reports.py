@@ -147,6 +147,13 @@ PATTERN_ZH = {
     "sporadic": "零星",
     "historical": "历史",
 }
+#: ISO weeks a sporadic hotspot is on: the final one and others at random, never week 0
+#: (one day) nor the week before the final one.
+SPORADIC_WEEKS = 16
+#: Last day of a historical hotspot: active from the start and quiet for the final
+#: 16 days, i.e. off in the final two ISO weeks (ending on a Friday, so the third-last
+#: week is short and the bin before the final one is not carried hot by it).
+HISTORICAL_END = DAYS - 1 - 16
 #: Hotspot rates are not scaled below this, so small test cities still show them.
 MIN_HOTSPOT_INTENSITY = 0.25
 
@@ -211,6 +218,21 @@ def random_points_in(
 def iso_weekday(days: IntArray) -> IntArray:
     """ISO weekday (Mon=1..Sun=7) of day offsets from PERIOD_START (a Sunday)."""
     return ((days + 6) % 7 + 1).astype(np.int64)
+
+
+def iso_week(days: IntArray) -> IntArray:
+    """Index of the ISO week (Monday..Sunday) of day offsets from PERIOD_START.
+
+    Week 0 is the ISO week that ends on PERIOD_START (a Sunday, its only day in the
+    period); weeks 1..WEEKS - 1 are whole, the last one ending on PERIOD_END.
+    """
+    return ((days + 6) // 7).astype(np.int64)
+
+
+#: ISO weeks touched by the period (the first holds one day, the others seven).
+WEEKS = int(iso_week(np.array([DAYS - 1]))[0]) + 1
+#: First day of the final ISO week (a Monday).
+FINAL_WEEK_START = DAYS - 7
 
 
 def day_weights() -> FloatArray:
@@ -405,7 +427,7 @@ def hotspot_daily_rates(
     t = d / (DAYS - 1)
     start, end = 0, None
     if spec.pattern == "new":
-        start = DAYS - 14
+        start = FINAL_WEEK_START
         rate = np.where(d >= start, base, 0.0)
     elif spec.pattern == "persistent":
         rate = np.full(DAYS, base)
@@ -414,12 +436,14 @@ def hotspot_daily_rates(
     elif spec.pattern == "diminishing":
         rate = base * (1.0 - 0.74 * t)
     elif spec.pattern == "sporadic":
-        weeks = DAYS // 7 + 1
-        on = np.zeros(weeks, dtype=bool)
-        on[rng.choice(weeks, size=16, replace=False)] = True
-        rate = np.where(on[(d // 7).astype(np.int64)], base, 0.0)
+        on = np.zeros(WEEKS, dtype=bool)
+        on[-1] = True  # on in the final week, off in the one before
+        on[1 + rng.choice(WEEKS - 3, size=SPORADIC_WEEKS - 1, replace=False)] = True
+        week = iso_week(np.arange(DAYS))
+        start = int(np.flatnonzero(on[week])[0])
+        rate = np.where(on[week], base, 0.0)
     elif spec.pattern == "historical":
-        end = 119
+        end = HISTORICAL_END
         rate = np.where(d <= end, base, 0.0)
     else:
         raise ValueError(f"unknown hotspot pattern {spec.pattern!r}")
