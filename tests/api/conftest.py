@@ -95,9 +95,7 @@ def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def case_env(
-    city_store: Store, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[CaseEnv]:
+def case_env(city_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseEnv]:
     settings = Settings(
         database_url=city_store.url,
         data_dir=tmp_path_factory.mktemp("data"),
@@ -110,14 +108,17 @@ def case_env(
         demo = client.get("/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
         demo_grid = demo["grid"]["code"]
         other_town = next(
-            t for t in client.get("/api/v1/grids", params={"level": "town"}).json()["features"]
+            t
+            for t in client.get("/api/v1/grids", params={"level": "town"}).json()["features"]
             if t["id"] != demo["town"]["code"]
         )["id"]
         grids = client.get("/api/v1/grids").json()["features"]
         other = next(g for g in grids if g["id"].startswith(other_town + "-"))
         point = shapely.geometry.shape(other["geometry"]).representative_point()
         tokens = make_users(city_store, demo_grid, other["id"])
-        yield CaseEnv(city_store, settings, client, tokens, demo_grid, other["id"], (point.y, point.x))
+        yield CaseEnv(
+            city_store, settings, client, tokens, demo_grid, other["id"], (point.y, point.x)
+        )
 
 
 def jpeg_with_gps(size: tuple[int, int] = (64, 48)) -> bytes:

@@ -29,18 +29,26 @@ def test_report_is_routed_at_once_and_durable(case_env: CaseEnv) -> None:
     assert routing["assignee"]["kind"] == "officer" and routing["officer"]["name"]
     assert routing["department"]["code"] and routing["reasons"]
     assert case["deadlines"]["acknowledge"] < case["deadlines"]["close"]
-    again = case_env.client.get(f"/api/v1/cases/{case['id']}", headers=case_env.headers("officer")).json()
+    again = case_env.client.get(
+        f"/api/v1/cases/{case['id']}", headers=case_env.headers("officer")
+    ).json()
     assert again["routing"] == case["routing"] and again["status"] == "routed"
     with case_env.store.sessions() as session:  # committed before the response
         stored = session.get(Case, case["id"])
         assert stored is not None and stored.status == "routed"
-        assert [e.action for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == stored.id))] == [
-            "report", "route",
+        assert [
+            e.action
+            for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == stored.id))
+        ] == [
+            "report",
+            "route",
         ]
 
 
 def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> None:
-    case = case_env.report(category="fire_exit_blocked", reporter={"id": "wx-loop", "phone": "13800002222"})
+    case = case_env.report(
+        category="fire_exit_blocked", reporter={"id": "wx-loop", "phone": "13800002222"}
+    )
     for action, body in [
         ("acknowledge", {}),
         ("verify", {"valid": True, "lat": DEMO_LAT + 0.0001, "lon": DEMO_LON, "note": "现场核实"}),
@@ -52,14 +60,22 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
         case = response.json()
     case = case_env.act(case, "close", who="dispatcher").json()
     assert case["status"] == "closed" and case["version"] == 6
-    history = case_env.client.get(f"/api/v1/cases/{case['id']}/history", headers=case_env.headers("admin")).json()
+    history = case_env.client.get(
+        f"/api/v1/cases/{case['id']}/history", headers=case_env.headers("admin")
+    ).json()
     assert [(h["from"], h["to"]) for h in history] == [
-        (None, "reported"), ("reported", "routed"), ("routed", "acknowledged"),
-        ("acknowledged", "verified"), ("verified", "in_progress"), ("in_progress", "resolved"),
+        (None, "reported"),
+        ("reported", "routed"),
+        ("routed", "acknowledged"),
+        ("acknowledged", "verified"),
+        ("verified", "in_progress"),
+        ("in_progress", "resolved"),
         ("resolved", "closed"),
     ]
     verify = history[3]
-    assert verify["actor_role"] == "officer" and verify["position"]["lat"] == pytest.approx(DEMO_LAT + 0.0001)
+    assert verify["actor_role"] == "officer" and verify["position"]["lat"] == pytest.approx(
+        DEMO_LAT + 0.0001
+    )
     with case_env.store.sessions() as session:
         reward = session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"]))
     assert reward is not None and float(reward.amount_yuan) > 0 and reward.points > 0
@@ -67,7 +83,13 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
     followed = next(m for m in mine if m["id"] == case["id"])
     assert followed["status"] == "closed"
     assert [s["status"] for s in followed["steps"]] == [
-        "reported", "routed", "acknowledged", "verified", "in_progress", "resolved", "closed",
+        "reported",
+        "routed",
+        "acknowledged",
+        "verified",
+        "in_progress",
+        "resolved",
+        "closed",
     ]
     assert all(s["note"] for s in followed["steps"])
 
@@ -77,8 +99,13 @@ def test_wrong_transition_is_409_naming_the_state(case_env: CaseEnv) -> None:
     response = case_env.act(case, "resolve", note="done")
     assert response.status_code == 409
     assert "routed" in response.json()["detail"]
-    stale = case_env.act(case_env.act(case, "acknowledge").json() | {"version": case["version"]}, "verify",
-                         valid=True, lat=DEMO_LAT, lon=DEMO_LON)
+    stale = case_env.act(
+        case_env.act(case, "acknowledge").json() | {"version": case["version"]},
+        "verify",
+        valid=True,
+        lat=DEMO_LAT,
+        lon=DEMO_LON,
+    )
     assert stale.status_code == 409 and "changed meanwhile" in stale.json()["detail"]
 
 
@@ -86,7 +113,9 @@ def test_verify_needs_position_and_invalid_needs_reason(case_env: CaseEnv) -> No
     case = case_env.act(case_env.report(), "acknowledge").json()
     assert case_env.act(case, "verify", valid=True).status_code == 422
     assert case_env.act(case, "verify", valid=False, lat=DEMO_LAT, lon=DEMO_LON).status_code == 422
-    rejected = case_env.act(case, "verify", valid=False, reason="invalid", lat=DEMO_LAT, lon=DEMO_LON)
+    rejected = case_env.act(
+        case, "verify", valid=False, reason="invalid", lat=DEMO_LAT, lon=DEMO_LON
+    )
     assert rejected.json()["status"] == "rejected"
     with case_env.store.sessions() as session:
         assert session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"])) is None
@@ -95,18 +124,29 @@ def test_verify_needs_position_and_invalid_needs_reason(case_env: CaseEnv) -> No
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ('{"lat": 23.02, "lon": 113.75, "category": "graffiti"}', 422, "unknown category 'graffiti'"),
+        (
+            '{"lat": 23.02, "lon": 113.75, "category": "graffiti"}',
+            422,
+            "unknown category 'graffiti'",
+        ),
         ('{"lat": 22.0, "lon": 113.0, "category": "garbage_piled"}', 422, "from every grid"),
         ('{"lat": NaN, "lon": 113.75, "category": "garbage_piled"}', 422, "lat must be a number"),
         ('{"lat": 23.02, "lon": 113.75, "category": ', 422, "malformed JSON"),
         ('{"lon": 113.75, "category": "garbage_piled"}', 422, "lat: Field required"),
-        ('{"lat": 23.02, "lon": 113.75, "category": "garbage_piled", "crs": "utm"}', 422, "unknown coordinate system"),
+        (
+            '{"lat": 23.02, "lon": 113.75, "category": "garbage_piled", "crs": "utm"}',
+            422,
+            "unknown coordinate system",
+        ),
     ],
 )
-def test_bad_reports_are_refused_and_nothing_is_written(case_env: CaseEnv, body: str, status: int, message: str) -> None:
+def test_bad_reports_are_refused_and_nothing_is_written(
+    case_env: CaseEnv, body: str, status: int, message: str
+) -> None:
     before = count(case_env, Case)
     response = case_env.client.post(
-        "/api/v1/cases", content=body,
+        "/api/v1/cases",
+        content=body,
         headers=case_env.headers("citizen", **{"Content-Type": "application/json"}),
     )
     assert response.status_code == status, response.text
@@ -123,11 +163,15 @@ def test_gcj02_report_routes_like_wgs84(case_env: CaseEnv) -> None:
     assert case["lat"] == pytest.approx(DEMO_LAT, abs=1e-8)
 
 
-def test_photo_is_cleaned_of_exif_and_served_only_in_scope(case_env: CaseEnv, photo_bytes: bytes) -> None:
+def test_photo_is_cleaned_of_exif_and_served_only_in_scope(
+    case_env: CaseEnv, photo_bytes: bytes
+) -> None:
     assert Image.open(io.BytesIO(photo_bytes)).getexif()  # the upload does carry EXIF
     response = case_env.client.post(
         "/api/v1/cases",
-        data={"report": json.dumps({"lat": DEMO_LAT, "lon": DEMO_LON, "category": "billboard_hazard"})},
+        data={
+            "report": json.dumps({"lat": DEMO_LAT, "lon": DEMO_LON, "category": "billboard_hazard"})
+        },
         files=[("photos", ("IMG_0001.JPG", photo_bytes, "image/jpeg"))],
         headers=case_env.headers("citizen"),
     )
@@ -143,7 +187,9 @@ def test_photo_is_cleaned_of_exif_and_served_only_in_scope(case_env: CaseEnv, ph
     with case_env.store.sessions() as session:
         photo = session.scalar(select(Photo).where(Photo.case_id == case["id"]))
     assert photo is not None and "IMG_0001" not in photo.path
-    assert case_env.client.get(url, headers=case_env.headers("citizen")).status_code == 200  # own case
+    assert (
+        case_env.client.get(url, headers=case_env.headers("citizen")).status_code == 200
+    )  # own case
     assert case_env.client.get(url, headers=case_env.headers("stranger")).status_code == 404
     assert case_env.client.get(url, headers=case_env.headers("other_citizen")).status_code == 404
     assert case_env.client.get(url).status_code == 401
@@ -160,17 +206,27 @@ def test_bad_photos_are_refused_and_nothing_is_written(
     case_env: CaseEnv, name: str, content: bytes, status: int, message: str
 ) -> None:
     cases, photos = count(case_env, Case), count(case_env, Photo)
-    files_before = sorted(case_env.settings.photo_dir.rglob("*")) if case_env.settings.photo_dir.exists() else []
+    files_before = (
+        sorted(case_env.settings.photo_dir.rglob("*"))
+        if case_env.settings.photo_dir.exists()
+        else []
+    )
     response = case_env.client.post(
         "/api/v1/cases",
-        data={"report": json.dumps({"lat": DEMO_LAT, "lon": DEMO_LON, "category": "garbage_piled"})},
+        data={
+            "report": json.dumps({"lat": DEMO_LAT, "lon": DEMO_LON, "category": "garbage_piled"})
+        },
         files=[("photos", (name, content, "image/jpeg"))],
         headers=case_env.headers("citizen"),
     )
     assert response.status_code == status, response.text
     assert message in response.json()["detail"]
     assert (count(case_env, Case), count(case_env, Photo)) == (cases, photos)
-    files_after = sorted(case_env.settings.photo_dir.rglob("*")) if case_env.settings.photo_dir.exists() else []
+    files_after = (
+        sorted(case_env.settings.photo_dir.rglob("*"))
+        if case_env.settings.photo_dir.exists()
+        else []
+    )
     assert files_after == files_before
 
 
@@ -192,10 +248,14 @@ def test_idempotency_key_returns_the_first_result(case_env: CaseEnv) -> None:
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
-    changed = case_env.client.post("/api/v1/cases", json=body | {"description": "别的"}, headers=headers)
+    changed = case_env.client.post(
+        "/api/v1/cases", json=body | {"description": "别的"}, headers=headers
+    )
     assert changed.status_code == 422 and "different request" in changed.json()["detail"]
     other_user = case_env.client.post(
-        "/api/v1/cases", json=body, headers=case_env.headers("other_citizen", **{"Idempotency-Key": "k-123"})
+        "/api/v1/cases",
+        json=body,
+        headers=case_env.headers("other_citizen", **{"Idempotency-Key": "k-123"}),
     )
     assert other_user.status_code == 201 and other_user.json()["id"] != first.json()["id"]
 
@@ -207,36 +267,69 @@ def test_officers_cannot_read_or_change_other_grids_cases(case_env: CaseEnv) -> 
     stranger = case_env.headers("stranger")
     assert client.get(f"/api/v1/cases/{cid}", headers=stranger).status_code == 404
     assert client.get(f"/api/v1/cases/{cid}/history", headers=stranger).status_code == 404
-    for action in ("acknowledge", "verify", "start", "resolve", "close", "reassign", "escalate", "merge", "reopen"):
+    for action in (
+        "acknowledge",
+        "verify",
+        "start",
+        "resolve",
+        "close",
+        "reassign",
+        "escalate",
+        "merge",
+        "reopen",
+    ):
         response = client.post(f"/api/v1/cases/{cid}/{action}", json={}, headers=stranger)
         assert response.status_code == 404, action
     queue = client.get("/api/v1/cases", headers=stranger).json()
     assert cid not in {c["id"] for c in queue["cases"]}
-    assert client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("far_dispatcher")).status_code == 404
-    assert client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("other_citizen")).status_code == 404
-    photo = client.post(f"/api/v1/cases/{cid}/photos", files=[("photos", ("a.jpg", b"x", "image/jpeg"))], headers=stranger)
+    assert (
+        client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("far_dispatcher")).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("other_citizen")).status_code
+        == 404
+    )
+    photo = client.post(
+        f"/api/v1/cases/{cid}/photos",
+        files=[("photos", ("a.jpg", b"x", "image/jpeg"))],
+        headers=stranger,
+    )
     assert photo.status_code in (404, 415)
-    assert client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("officer")).status_code == 200
-    assert client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("dispatcher")).status_code == 200
+    assert (
+        client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("officer")).status_code == 200
+    )
+    assert (
+        client.get(f"/api/v1/cases/{cid}", headers=case_env.headers("dispatcher")).status_code
+        == 200
+    )
     # a reporter may not act, an officer may not close
     assert case_env.act(case, "acknowledge", who="citizen").status_code == 403  # their own case
     assert client.get("/api/v1/cases", headers=case_env.headers("citizen")).status_code == 403
 
 
 def test_reporter_identity_never_reaches_officers_or_reporters(case_env: CaseEnv) -> None:
-    case = case_env.report(reporter={"id": "secret-id-77", "name": "李秘密", "phone": "13912345678"})
+    case = case_env.report(
+        reporter={"id": "secret-id-77", "name": "李秘密", "phone": "13912345678"}
+    )
     for who in ("officer", "dispatcher", "planner", "citizen"):
         texts = [
             case_env.client.get(f"/api/v1/cases/{case['id']}", headers=case_env.headers(who)).text,
             case_env.client.get("/api/v1/cases", headers=case_env.headers(who)).text,
-            case_env.client.get(f"/api/v1/cases/{case['id']}/history", headers=case_env.headers(who)).text,
+            case_env.client.get(
+                f"/api/v1/cases/{case['id']}/history", headers=case_env.headers(who)
+            ).text,
             case_env.client.get("/api/v1/my/cases", headers=case_env.headers(who)).text,
         ]
         for text in texts:
             assert "13912345678" not in text and "李秘密" not in text and "secret-id-77" not in text
-    seen = case_env.client.get(f"/api/v1/cases/{case['id']}", headers=case_env.headers("officer")).json()
+    seen = case_env.client.get(
+        f"/api/v1/cases/{case['id']}", headers=case_env.headers("officer")
+    ).json()
     assert seen["reporter"]["pseudonym"].startswith("居民-")
-    admin = case_env.client.get(f"/api/v1/cases/{case['id']}", headers=case_env.headers("admin")).json()
+    admin = case_env.client.get(
+        f"/api/v1/cases/{case['id']}", headers=case_env.headers("admin")
+    ).json()
     assert admin["reporter"]["phone"] == "13912345678"
 
 
@@ -248,24 +341,35 @@ def test_queue_filters_and_overdue_first(case_env: CaseEnv) -> None:
         assert row is not None
         row.next_due = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     queue = case_env.client.get(
-        "/api/v1/cases", params={"category": "crime_lead", "status": "routed"}, headers=case_env.headers("dispatcher")
+        "/api/v1/cases",
+        params={"category": "crime_lead", "status": "routed"},
+        headers=case_env.headers("dispatcher"),
     ).json()
     ids = [c["id"] for c in queue["cases"]]
     assert ids.index(late["id"]) < ids.index(fresh["id"])
     assert queue["cases"][ids.index(late["id"])]["deadlines"]["overdue"] is True
     assert all(c["category"]["code"] == "crime_lead" for c in queue["cases"])
-    by_grid = case_env.client.get("/api/v1/cases", params={"grid": case_env.demo_grid, "limit": 2}, headers=case_env.headers("admin")).json()
+    by_grid = case_env.client.get(
+        "/api/v1/cases",
+        params={"grid": case_env.demo_grid, "limit": 2},
+        headers=case_env.headers("admin"),
+    ).json()
     assert len(by_grid["cases"]) <= 2 and by_grid["total"] >= 2
-    bad = case_env.client.get("/api/v1/cases", params={"status": "lost"}, headers=case_env.headers("admin"))
+    bad = case_env.client.get(
+        "/api/v1/cases", params={"status": "lost"}, headers=case_env.headers("admin")
+    )
     assert bad.status_code == 422
 
 
 def test_nearby_duplicates_are_suggested_and_merged(case_env: CaseEnv) -> None:
     original = case_env.report(category="illegal_flyers")
-    second = case_env.report(category="illegal_flyers", lat=DEMO_LAT + 0.0002, reporter={"id": "wx-dup"})
+    second = case_env.report(
+        category="illegal_flyers", lat=DEMO_LAT + 0.0002, reporter={"id": "wx-dup"}
+    )
     assert second["possible_duplicate_of"] == original["id"]
     near = case_env.client.get(
-        "/api/v1/cases/nearby", params={"lat": DEMO_LAT, "lon": DEMO_LON, "category": "illegal_flyers"},
+        "/api/v1/cases/nearby",
+        params={"lat": DEMO_LAT, "lon": DEMO_LON, "category": "illegal_flyers"},
         headers=case_env.headers("dispatcher"),
     ).json()
     assert near[0]["id"] == original["id"] and near[0]["distance_m"] == 0
@@ -279,29 +383,49 @@ def test_reassign_and_escalate_record_their_reasons(case_env: CaseEnv) -> None:
     escalated = case_env.act(case, "escalate", who="dispatcher", note="紧急").json()
     assert escalated["escalation_level"] == 1
     assert escalated["routing"]["assignee"]["kind"] in ("grid_chief", "community")
-    reassigned = case_env.act(escalated, "reassign", who="dispatcher", grid=case_env.other_grid).json()
+    reassigned = case_env.act(
+        escalated, "reassign", who="dispatcher", grid=case_env.other_grid
+    ).json()
     assert reassigned["status"] == "routed"
-    history = case_env.client.get(f"/api/v1/cases/{case['id']}/history", headers=case_env.headers("admin")).json()
+    history = case_env.client.get(
+        f"/api/v1/cases/{case['id']}/history", headers=case_env.headers("admin")
+    ).json()
     assert [h["action"] for h in history][-2:] == ["escalate", "reassign"]
     assert history[-1]["data"]["grid"] == case_env.other_grid
 
 
 def test_rewards_have_daily_caps_and_totals(case_env: CaseEnv) -> None:
-    totals_before = case_env.client.get("/api/v1/rewards/totals", params={"by": "town"}, headers=case_env.headers("admin"))
+    totals_before = case_env.client.get(
+        "/api/v1/rewards/totals", params={"by": "town"}, headers=case_env.headers("admin")
+    )
     assert totals_before.status_code == 200
     paid = []
     for _ in range(4):  # crime leads pay the most: the cap of 100 yuan bites
-        case = case_env.act(case_env.report(category="crime_lead", reporter={"id": "wx-rich"}), "acknowledge").json()
+        case = case_env.act(
+            case_env.report(category="crime_lead", reporter={"id": "wx-rich"}), "acknowledge"
+        ).json()
         case_env.act(case, "verify", valid=True, lat=DEMO_LAT, lon=DEMO_LON)
         with case_env.store.sessions() as session:
             entry = session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"]))
         paid.append(float(entry.amount_yuan) if entry else 0.0)
     assert sum(paid) <= 100.0
     assert paid[-1] < paid[0]
-    by_reporter = case_env.client.get("/api/v1/rewards/totals", params={"by": "reporter"}, headers=case_env.headers("dispatcher")).json()
+    by_reporter = case_env.client.get(
+        "/api/v1/rewards/totals", params={"by": "reporter"}, headers=case_env.headers("dispatcher")
+    ).json()
     assert all(row["reporter"].startswith("居民-") for row in by_reporter)
-    assert case_env.client.get("/api/v1/rewards/totals", params={"by": "moon"}, headers=case_env.headers("admin")).status_code == 422
-    assert case_env.client.get("/api/v1/rewards/totals", headers=case_env.headers("officer")).status_code == 403
+    assert (
+        case_env.client.get(
+            "/api/v1/rewards/totals", params={"by": "moon"}, headers=case_env.headers("admin")
+        ).status_code
+        == 422
+    )
+    assert (
+        case_env.client.get(
+            "/api/v1/rewards/totals", headers=case_env.headers("officer")
+        ).status_code
+        == 403
+    )
 
 
 def test_unauthenticated_requests_are_401(case_env: CaseEnv) -> None:

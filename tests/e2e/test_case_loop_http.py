@@ -54,7 +54,9 @@ def serve(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def live(city_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Settings]]:
+def live(
+    city_store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str], Settings]]:
     settings = Settings(
         database_url=city_store.url,
         data_dir=tmp_path_factory.mktemp("live"),
@@ -79,10 +81,17 @@ def test_report_with_photo_goes_round_the_loop_over_http(live, city_store: Store
     with httpx.Client(base_url=base, timeout=30) as http:
         created = http.post(
             "/api/v1/cases",
-            data={"report": json.dumps({
-                "lat": DEMO_LAT, "lon": DEMO_LON, "category": "fire_exit_blocked",
-                "description": "楼梯间堆放杂物", "reporter": {"id": "wx-http", "phone": "13700000000"},
-            })},
+            data={
+                "report": json.dumps(
+                    {
+                        "lat": DEMO_LAT,
+                        "lon": DEMO_LON,
+                        "category": "fire_exit_blocked",
+                        "description": "楼梯间堆放杂物",
+                        "reporter": {"id": "wx-http", "phone": "13700000000"},
+                    }
+                )
+            },
             files=[("photos", ("p.jpg", jpeg_with_gps(), "image/jpeg"))],
             headers=auth(tokens, "citizen"),
         )
@@ -100,7 +109,8 @@ def test_report_with_photo_goes_round_the_loop_over_http(live, city_store: Store
         seen_by_reporter = []
         for who, action, body in steps:
             response = http.post(
-                f"/api/v1/cases/{case['id']}/{action}", json=body,
+                f"/api/v1/cases/{case['id']}/{action}",
+                json=body,
                 headers=auth(tokens, who, **{"If-Match": str(case["version"])}),
             )
             assert response.status_code == 200, response.text
@@ -108,18 +118,31 @@ def test_report_with_photo_goes_round_the_loop_over_http(live, city_store: Store
             mine = http.get("/api/v1/my/cases", headers=auth(tokens, "citizen")).json()
             seen_by_reporter.append(next(m for m in mine if m["id"] == case["id"])["status"])
         assert seen_by_reporter == ["acknowledged", "verified", "in_progress", "resolved", "closed"]
-        history = http.get(f"/api/v1/cases/{case['id']}/history", headers=auth(tokens, "admin")).json()
+        history = http.get(
+            f"/api/v1/cases/{case['id']}/history", headers=auth(tokens, "admin")
+        ).json()
         assert [h["to"] for h in history] == [
-            "reported", "routed", "acknowledged", "verified", "in_progress", "resolved", "closed",
+            "reported",
+            "routed",
+            "acknowledged",
+            "verified",
+            "in_progress",
+            "resolved",
+            "closed",
         ]
         assert history[3]["position"] == {"lat": DEMO_LAT, "lon": DEMO_LON + 0.0001}
         photo = http.get(case["photos"][0]["url"], headers=auth(tokens, "officer"))
         assert photo.status_code == 200 and b"Exif" not in photo.content[:200]
     with city_store.sessions() as session:
-        assert session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"])) is not None
-        assert session.scalar(
-            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case["id"])
-        ) == 7
+        assert (
+            session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"])) is not None
+        )
+        assert (
+            session.scalar(
+                select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case["id"])
+            )
+            == 7
+        )
 
 
 def test_fifty_concurrent_retries_create_one_case(live, city_store: Store) -> None:  # type: ignore[no-untyped-def]
@@ -138,16 +161,18 @@ def test_fifty_concurrent_retries_create_one_case(live, city_store: Store) -> No
     assert statuses.count(201) == 1 and statuses.count(200) == 49, statuses
     assert len({cid for _, cid in results}) == 1
     with city_store.sessions() as session:
-        assert session.scalar(
-            select(func.count()).select_from(Case).where(Case.description == "重试")
-        ) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(Case).where(Case.description == "重试"))
+            == 1
+        )
 
 
 def test_fifty_concurrent_reassignments_leave_one_winner(live) -> None:  # type: ignore[no-untyped-def]
     base, tokens, _ = live
     with httpx.Client(base_url=base, timeout=60) as http:
         case = http.post(
-            "/api/v1/cases", json={"lat": DEMO_LAT, "lon": DEMO_LON, "category": "garbage_piled"},
+            "/api/v1/cases",
+            json={"lat": DEMO_LAT, "lon": DEMO_LON, "category": "garbage_piled"},
             headers=auth(tokens, "citizen"),
         ).json()
     officers = ["P00001", "P00002"]
@@ -167,8 +192,11 @@ def test_fifty_concurrent_reassignments_leave_one_winner(live) -> None:  # type:
 
 def test_missed_deadline_escalates_after_a_restart(city_store: Store, tmp_path: Path) -> None:
     settings = Settings(
-        database_url=city_store.url, data_dir=tmp_path, escalation_interval_s=0,
-        webhook_interval_s=0, secret_key="restart",
+        database_url=city_store.url,
+        data_dir=tmp_path,
+        escalation_interval_s=0,
+        webhook_interval_s=0,
+        secret_key="restart",
     )
     with serve(settings) as base:
         tokens = make_users(city_store, *_two_grids(base))
@@ -186,7 +214,9 @@ def test_missed_deadline_escalates_after_a_restart(city_store: Store, tmp_path: 
     with serve(restarted) as base:
         deadline = time.monotonic() + 20
         while True:
-            seen = httpx.get(f"{base}/api/v1/cases/{case['id']}", headers=auth(tokens, "admin")).json()
+            seen = httpx.get(
+                f"{base}/api/v1/cases/{case['id']}", headers=auth(tokens, "admin")
+            ).json()
             if seen["escalation_level"] == 1 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -197,7 +227,9 @@ def test_missed_deadline_escalates_after_a_restart(city_store: Store, tmp_path: 
     with city_store.sessions() as session:
         row = session.get(Case, case["id"])
         assert row is not None and row.escalation_level == 1
-        actions = session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case["id"])).all()
+        actions = session.scalars(
+            select(CaseEvent.action).where(CaseEvent.case_id == case["id"])
+        ).all()
     assert actions.count("escalate") == 1
 
 
