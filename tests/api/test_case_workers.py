@@ -26,7 +26,7 @@ from tests.conftest import Store
 class Receiver(http.server.BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append(
             {"event": self.headers["X-Gridwatch-Event"], "body": json.loads(body)}
