@@ -20,8 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
+from grids.locator import GridLocator
 from grids.samples import build_sample_city
-from grids.samples.load import load_sample_city
+from grids.samples.load import load_sample_city, load_sample_patrols
 
 REPO = Path(__file__).resolve().parent.parent
 SF_DATA = REPO / "data_samples" / "sf311"
@@ -109,4 +110,8 @@ def city_store(
     store = make_store(request.param, tmp_path_factory.mktemp("city_store"), request)
     with store.transaction() as session:
         load_sample_city(session, sample_city_dir, TAXONOMY)
+    with store.sessions() as session:
+        locator = GridLocator.from_store(session, cache_path=None, timezone="Asia/Shanghai")
+    with store.transaction() as session:
+        load_sample_patrols(session, locator, sample_city_dir)
     return store

@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from api.cli.common import console, load_locator, settings, store_session
 from grids.samples import DEFAULT_SEED, build_sample_city
-from grids.samples.load import has_units, load_sample_city
+from grids.samples.load import has_units, load_sample_city, load_sample_patrols
 
 app = typer.Typer(
     help="The sample city (Dongguan's towns with synthetic grids and reports).",
@@ -55,7 +55,10 @@ def build(
                 step=lambda stage: progress.update(task, description=f"loading: {stage}"),
             )
         progress.update(task, description="building the cell map")
-        load_locator(config)
+        locator = load_locator(config)
+        progress.update(task, description="loading: patrol points and teams")
+        with store_session(config) as session:
+            load_sample_patrols(session, locator, out_dir)
     for report in reports:
         console.print(report.summary()[0])
         report.write(out_dir / f"import-{report.level}.json")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-import grids.case_models  # noqa: F401 - registers the case tables on Base.metadata
+import grids.case_models
+import grids.patrol_models  # noqa: F401 - and the patrol tables
 from grids.models import Base
 
 config = context.config

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grids.hierarchy import FieldMap, ImportReport, ensure_city, import_units
+from grids.locator import GridLocator
 from grids.models import Unit
+from grids.patrols import import_points, save_member, save_team
 from grids.people import import_people, import_rosters
 from grids.taxonomy import load_taxonomy
 
@@ -54,3 +56,17 @@ def load_sample_city(
     step("rosters")
     import_rosters(session, city_dir / "rosters.csv")
     return reports
+
+
+def load_sample_patrols(session: Session, locator: GridLocator, city_dir: Path) -> tuple[int, int]:
+    """The sample city's patrol points, and two synthetic patrol teams of six per town."""
+    points = import_points(session, locator, city_dir / "city.gpkg", layer="patrol_points")
+    towns = [u for u in locator.directory.units.values() if u.level == "town"]
+    teams = 0
+    for town in sorted(towns, key=lambda u: u.code):
+        for n, label in ((1, "义警队"), (2, "社区巡逻队")):
+            team = save_team(session, f"{town.code}-T{n}", f"{town.name}{label}", town.code)
+            for m in range(1, 7):
+                save_member(session, team, f"{team.code}-M{m}", f"{label[:2]}队员{m}")
+            teams += 1
+    return points, teams
