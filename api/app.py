@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.middleware import BodyLimit
-from api.routers import cases, health, locate, my, open311, rewards, units
+from api.routers import cases, health, locate, my, open311, patrols, rewards, units
 from api.settings import Settings
 from api.workers import Workers
 from grids.cases import CaseConfig
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(my.router, prefix="/api/v1")
     app.include_router(rewards.router, prefix="/api/v1")
+    app.include_router(patrols.router, prefix="/api/v1")
     app.include_router(open311.router)
     open311.install(app)
     return app
