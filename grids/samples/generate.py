@@ -36,7 +36,7 @@ from grids.samples.reports import (
     random_points_in,
 )
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 DEFAULT_SEED = 20261122
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TOWNS_PATH = REPO_ROOT / "data_samples" / "dongguan_towns.geojson"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,9 @@ SPORADIC_WEEKS = 16
 #: 16 days, i.e. off in the final two ISO weeks (ending on a Friday, so the third-last
 #: week is short and the bin before the final one is not carried hot by it).
 HISTORICAL_END = DAYS - 1 - 16
+#: A "new" hotspot is placed where its category had (almost) no earlier reports within
+#: this distance: about the reach of Gi* with 1-ring neighbours at H3 resolution 8.
+NEW_CLEAR_M = 2000.0
 #: Hotspot rates are not scaled below this, so small test cities still show them.
 MIN_HOTSPOT_INTENSITY = 0.25
 
@@ -421,7 +424,14 @@ def disc(lon: float, lat: float, radius_m: float) -> BaseGeometry:
 def hotspot_daily_rates(
     rng: np.random.Generator, spec: HotspotSpec
 ) -> tuple[FloatArray, int, int | None]:
-    """Expected extra reports per day, first day, last day (None = to the end)."""
+    """Expected extra reports per day, first day, last day (None = to the end).
+
+    The patterns are ESRI's emerging hot spot patterns (ArcGIS Pro) on ISO-week bins:
+    new is on in the final week only; persistent, intensifying and diminishing are on
+    all year (flat, rising, falling); sporadic is on in SPORADIC_WEEKS random weeks,
+    the final one included and the one before it off; historical is on from the start
+    to HISTORICAL_END, i.e. in over 90 % of the weeks but not the final two.
+    """
     d = np.arange(DAYS, dtype=np.float64)
     base = spec.weekly / 7.0
     t = d / (DAYS - 1)
@@ -452,10 +462,19 @@ def hotspot_daily_rates(
 
 
 def place_hotspots(
-    rng: np.random.Generator, grids: gpd.GeoDataFrame, city: BaseGeometry, n: int
+    rng: np.random.Generator,
+    grids: gpd.GeoDataFrame,
+    city: BaseGeometry,
+    specs: Sequence[HotspotSpec],
+    earlier: Mapping[str, tuple[FloatArray, FloatArray]] | None = None,
 ) -> list[tuple[float, float, str, float]]:
     """Centres (lon, lat, town code, radius) in small (urban) grids of distinct towns,
-    ≥ 3 km apart, with the whole disc inside the city."""
+    ≥ 3 km apart, with the whole disc inside the city, one per spec in order.
+
+    A "new" hotspot is new to its place: it goes where its category had the fewest
+    `earlier` reports (lon, lat by category) within NEW_CLEAR_M — none in a small
+    city — among the places still open to it, so that nothing hot comes before it.
+    """
     geoms = np.asarray(grids.geometry.values, dtype=object)
     areas = shapely.area(geoms)
     urban = np.flatnonzero(areas <= np.quantile(areas, 0.4))
@@ -463,22 +482,47 @@ def place_hotspots(
     gx, gy = random_points_in(rng, geoms[order])
     towns = grids["parent_code"].str.slice(0, 4).to_numpy()[order]
     out: list[tuple[float, float, str, float]] = []
-    for i in range(len(order)):
-        if len(out) == n:
-            break
-        spec = HOTSPOT_SPECS[len(out)]
-        if any(t == towns[i] for _, _, t, _ in out):
-            continue
+    taken = np.zeros(len(order), dtype=bool)
+
+    def fits(i: int, spec: HotspotSpec) -> bool:
+        if taken[i] or any(t == towns[i] for _, _, t, _ in out):
+            return False
         if any(
             math.hypot((gx[i] - x) * M_PER_DEG_LON, (gy[i] - y) * M_PER_DEG_LAT) < 3000
             for x, y, _, _ in out
         ):
-            continue
-        if not city.contains(disc(gx[i], gy[i], spec.radius_m + 20)):
-            continue
-        out.append((float(gx[i]), float(gy[i]), str(towns[i]), spec.radius_m))
-    if len(out) < n:
-        raise RuntimeError("could not place the planted hotspots")
+            return False
+        return bool(city.contains(disc(gx[i], gy[i], spec.radius_m + 20)))
+
+    i = 0
+    for spec in specs:
+        while i < len(order) and not fits(i, spec):
+            i += 1
+        if i == len(order):
+            raise RuntimeError("could not place the planted hotspots")
+        pick = i
+        if spec.pattern == "new" and earlier is not None:
+            ex, ey = earlier.get(spec.category, (np.empty(0), np.empty(0)))
+            crowd = _count_within(gx[i:], gy[i:], ex, ey, NEW_CLEAR_M)
+            for j in i + np.argsort(crowd, kind="stable"):
+                if fits(int(j), spec):
+                    pick = int(j)
+                    break
+        taken[pick] = True
+        out.append((float(gx[pick]), float(gy[pick]), str(towns[pick]), spec.radius_m))
+    return out
+
+
+def _count_within(
+    x: FloatArray, y: FloatArray, px: FloatArray, py: FloatArray, radius_m: float
+) -> IntArray:
+    """How many points (px, py) lie within radius_m of each (x, y) (lon/lat, local metres)."""
+    out = np.zeros(len(x), dtype=np.int64)
+    step = max(1, 2_000_000 // max(1, len(px)))
+    for k in range(0, len(x), step):  # chunks bound the (centres × points) matrix
+        dx = (x[k : k + step, None] - px[None, :]) * M_PER_DEG_LON
+        dy = (y[k : k + step, None] - py[None, :]) * M_PER_DEG_LAT
+        out[k : k + step] = (dx * dx + dy * dy <= radius_m * radius_m).sum(axis=1)
     return out
 
 
@@ -551,7 +595,15 @@ def build_reports(
 
     # planted hotspots
     specs = [s for s in HOTSPOT_SPECS if s.category in cat_pos]
-    centres = place_hotspots(rng, grids, city, len(specs))
+    # where each "new" hotspot's category was reported before the final week
+    xs, ys, ss, cs = (np.concatenate([p[k] for p in parts]) for k in "xysc")
+    before = ss < FINAL_WEEK_START * 86400
+    earlier: dict[str, tuple[FloatArray, FloatArray]] = {}
+    for spec in specs:
+        if spec.pattern == "new":
+            sel = before & (cs == cat_pos[spec.category])
+            earlier[spec.category] = (xs[sel], ys[sel])
+    centres = place_hotspots(rng, grids, city, specs, earlier)
     town_name = dict(zip(towns["code"], towns["name"], strict=True))
     intensity = min(1.0, max(scale, MIN_HOTSPOT_INTENSITY))
     hotspots: list[dict[str, Any]] = []

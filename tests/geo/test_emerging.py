@@ -305,56 +305,23 @@ def _classify_planted(
     return table, [centre, best]
 
 
-#: Planted patterns whose planting is not that ESRI pattern at weekly bins (see the report).
-NOT_ESRI_AT_WEEKLY_BINS = {
-    "new": "planted for the final 14 days, i.e. the final two ISO weeks: ESRI's "
-    "'Consecutive' at res 9 ('New' means hot in the final time step only); at res 8 two "
-    "earlier background reports of the category in the neighbourhood make it 'Sporadic'",
-    "sporadic": "16 random on-weeks; the final week is not forced on, and ESRI Pro's "
-    "Sporadic requires the final time step to be a hot spot",
-    "historical": "active for the first 120 days (about a third of the bins); ESRI's "
-    "Historical requires at least 90 % of the bins hot",
-}
-
-
 @pytest.mark.parametrize("res", [8, 9])
 @pytest.mark.parametrize("index", range(len(HOTSPOT_SPECS)))
 def test_sample_city_planted_hotspots_are_classed_as_planted(
-    city: City,
-    index: int,
-    res: int,
-    request: pytest.FixtureRequest,
+    city: City, index: int, res: int
 ) -> None:
     spot = city["planted"][index]
-    if spot["pattern"] in NOT_ESRI_AT_WEEKLY_BINS:
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason=NOT_ESRI_AT_WEEKLY_BINS[spot["pattern"]])
-        )
     table, candidates = _classify_planted(city, spot, res)
     got = table.set_index("cell").loc[candidates, "pattern"].tolist()
     assert f"{spot['pattern']}_hot_spot" in got, (spot["name"], got)
 
 
-def test_sample_city_new_hotspot_is_new_at_monthly_bins(city: City) -> None:
-    """The 14-day 'new' plant fits in the final calendar month: there it is ESRI's New,
-    while weekly bins see two hot weeks in a row (Consecutive, asserted at res 9)."""
+def test_sample_city_new_hotspot_is_new_at_weekly_and_monthly_bins(city: City) -> None:
+    """The 'new' plant lies in the final ISO week, which is in the final calendar month:
+    at both bin sizes it is hot in the final time step and never before (ESRI's New)."""
     spot = next(s for s in city["planted"] if s["pattern"] == "new")
-    for res in (8, 9):
-        table, candidates = _classify_planted(city, spot, res, freq="M")
-        assert "new_hot_spot" in table.set_index("cell").loc[candidates, "pattern"].tolist()
-    weekly, candidates = _classify_planted(city, spot, 9)
-    row = weekly.set_index("cell").loc[candidates[0]]
-    assert row["pattern"] == "consecutive_hot_spot" and row["hot_bins"] == 2
-
-
-def test_sample_city_reading_of_the_other_plants(city: City) -> None:
-    """What ESRI's rules make of the 'historical' and 'sporadic' plants, weekly, res 9:
-    hot early and never at the end (< 90 % of the bins), and on-again off-again
-    but not hot in the final week: both are 'no pattern' under the Pro definitions."""
-    for pattern in ("historical", "sporadic"):
-        spot = next(s for s in city["planted"] if s["pattern"] == pattern)
-        table, candidates = _classify_planted(city, spot, 9)
+    freqs: tuple[Freq, ...] = ("W", "M")
+    for res, freq in itertools.product((8, 9), freqs):
+        table, candidates = _classify_planted(city, spot, res, freq=freq)
         row = table.set_index("cell").loc[candidates[0]]
-        assert 5 <= row["hot_bins"] < 0.9 * row["n_bins"], row.to_dict()
-        assert row["pattern"] == "no_pattern"
-        assert row["cold_bins"] == 0
+        assert row["pattern"] == "new_hot_spot" and row["hot_bins"] == 1, (res, freq)

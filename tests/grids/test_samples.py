@@ -354,9 +354,17 @@ def test_report_categories_in_taxonomy(reports: pd.DataFrame, taxonomy: dict[str
     assert share.get("crime_lead", 0) < 0.01
 
 
+#: ISO weeks (Monday..Sunday) of the period 2025-11-16 (a Sunday) .. 2026-11-15.
+ISO_WEEKS = pd.period_range("2025-11-16", "2026-11-15", freq="W-SUN")
+
+
 def test_planted_hotspots(city: Path, reports: pd.DataFrame, taxonomy: dict[str, Any]) -> None:
+    """The planted patterns follow ESRI's emerging hot spot definitions on ISO weeks:
+    new = the final week only; sporadic = on and off, on in the final week; historical =
+    on in at least 90 % of the weeks but not at the end."""
     spots = json.loads((city / "planted_hotspots.json").read_text(encoding="utf-8"))
     assert 5 <= len(spots) <= 8
+    assert len(ISO_WEEKS) == 53 and str(ISO_WEEKS[-1].start_time.date()) == "2026-11-09"
     codes = {c["code"] for c in taxonomy["category"]}
     patterns = {"new", "persistent", "intensifying", "diminishing", "sporadic", "historical"}
     assert {s["pattern"] for s in spots} == patterns
@@ -368,18 +376,25 @@ def test_planted_hotspots(city: Path, reports: pd.DataFrame, taxonomy: dict[str,
         assert 150 <= s["radius_m"] <= 400 and s["extra_reports"] > 0
         start = pd.Timestamp(s["start_date"])
         end = pd.Timestamp(s["end_date"]) + pd.Timedelta(days=1) if s["end_date"] else None
-        if s["pattern"] == "new":
-            assert start >= pd.Timestamp("2026-11-02") and end is None
-        if s["pattern"] == "historical":
-            assert end is not None and end < pd.Timestamp("2026-06-01")
         centre = gpd.GeoSeries(gpd.points_from_xy([s["lon"]], [s["lat"]]), crs=4326)
         centre_m = centre.to_crs(METRIC).iloc[0]
         in_disc = (pts.distance(centre_m) <= s["radius_m"]).to_numpy()
-        mask = in_disc & (reports["category"] == s["category"]).to_numpy()
-        mask &= (local >= start).to_numpy()
+        mine = in_disc & (reports["category"] == s["category"]).to_numpy()
+        weekly = local[mine].dt.to_period("W-SUN").value_counts().reindex(ISO_WEEKS, fill_value=0)
+        mask = mine & (local >= start).to_numpy()
         if end is not None:
             mask &= (local < end).to_numpy()
         assert mask.sum() >= s["extra_reports"], s["name"]
+        if s["pattern"] == "new":
+            assert start == ISO_WEEKS[-1].start_time and end is None
+            assert weekly.iloc[-1] == mask.sum() and weekly.iloc[:-1].sum() == 0
+        if s["pattern"] == "sporadic":
+            assert end is None and weekly.iloc[-1] > 0 and weekly.iloc[-2] == 0
+            assert 5 <= (weekly > 0).sum() < 0.9 * len(ISO_WEEKS)
+        if s["pattern"] == "historical":
+            assert start == pd.Timestamp("2025-11-16") and end is not None
+            assert pd.Timestamp("2026-10-26") <= end <= ISO_WEEKS[-2].start_time
+            assert (weekly > 0).sum() >= 0.9 * len(ISO_WEEKS) and weekly.iloc[-2:].sum() == 0
 
 
 # --------------------------------------------------------------------------
