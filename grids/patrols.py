@@ -305,10 +305,9 @@ def coverage(
 
 def last_visits(session: Session) -> dict[int, dt.datetime]:
     """When each patrol point was last visited."""
-    return dict(
-        session.execute(
-            select(CheckIn.point_id, func.max(CheckIn.at))
-            .where(CheckIn.point_id.is_not(None))
-            .group_by(CheckIn.point_id)
-        ).all()
-    )
+    rows = session.execute(
+        select(CheckIn.point_id, func.max(CheckIn.at))
+        .where(CheckIn.point_id.is_not(None))
+        .group_by(CheckIn.point_id)
+    ).all()
+    return {int(point): at for point, at in rows if point is not None}
