@@ -26,6 +26,7 @@ test: $(STAMP) services
 
 services:
 	./scripts/ensure-postgis.sh
+	./scripts/ensure-browser.sh
 
 ## make bench: the benchmarks of the README's table
 bench: $(STAMP) services
