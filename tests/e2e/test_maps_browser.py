@@ -1,0 +1,198 @@
+"""The maps in a real browser with no internet: headless Chromium, every request that
+leaves localhost blocked (and any attempt fails the test), no failed request, no
+console error, and the hexagons drawn. Takes the README's screenshot."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+import tests.e2e.test_case_loop_http as case_loop_http
+from grids.models import Unit
+from grids.users import create_user
+from tests.analytics_support import analytics_app, make_history, samples_dir_for, settings_for
+from tests.conftest import REPO, Store
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = REPO / "docs" / "screenshots" / "hotspot-map.png"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Visit:
+    """What a page did: requests that tried to leave, failures, console errors."""
+
+    outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def live(
+    city_store: Store, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, str]]:
+    """The service on a socket (with the analytics routes), a planner's token and a town."""
+    tmp = tmp_path_factory.mktemp("maps_browser")
+    settings = settings_for(city_store, tmp, samples_dir_for(sample_city_dir, tmp), "browser")
+    make_history(city_store, sample_city_dir, per_week=10)  # cases for the markers
+    with city_store.transaction() as session:
+        token = create_user(session, "map viewer", "planner")[1]
+        town = session.scalar(select(Unit.code).where(Unit.code == "DG20"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(case_loop_http, "create_app", lambda s: analytics_app(s))
+        with case_loop_http.serve(settings) as base:
+            yield base, token, town or "DG01"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def visit(
+    browser: Any,
+    base: str,
+    token: str,
+    path: str,
+    *,
+    wait_for: str | None = None,
+    screenshot: Path | None = None,
+) -> tuple[Visit, Any]:
+    """Open ``path`` with the token in a cookie (as a browser would), blocking every
+    request that is not to the service; returns what happened and the page."""
+    seen = Visit()
+    host = urlparse(base).hostname
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.add_cookies([{"name": "gridwatch_token", "value": token, "url": base}])
+    page = context.new_page()
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        if urlparse(url).hostname in (host, "localhost") or url.startswith("data:"):
+            request_route.continue_()
+        else:
+            seen.outside.append(f"{request_route.request.resource_type} {url}")
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("requestfailed", lambda r: seen.failed.append(f"{r.resource_type} {r.url}"))
+    page.on(
+        "response",
+        lambda r: (
+            seen.failed.append(f"{r.status} {r.url}")
+            if r.status >= 400
+            else seen.loaded.append(r.url)
+        ),
+    )
+    response = page.goto(base + path, wait_until="load")
+    assert response is not None and response.status == 200, path
+    if wait_for is not None:
+        page.wait_for_function(
+            f"document.querySelectorAll({wait_for!r}).length > 0", timeout=20_000
+        )
+    page.wait_for_load_state("networkidle")
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot))
+    return seen, page
+
+
+def field_cells(base: str, token: str, **params: Any) -> int:
+    """How many cells the API says the field has: the Gi* layer draws each of them."""
+    body = httpx.get(
+        f"{base}/api/v1/hotspots",
+        params=params,
+        timeout=60,
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    return len(body["features"])
+
+
+@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
+def test_hotspot_map_renders_offline_with_its_hexagons(
+    live: Any, browser: Any, tmp_path: Path
+) -> None:
+    base, token, _ = live
+    shot = tmp_path / "hotspot-map.png"
+    query = "res=8&basemap=none&source=samples&lang=en"  # the whole city
+    seen, page = visit(
+        browser, base, token, f"/maps/hotspots?{query}", wait_for="path.gw-hex-gi", screenshot=shot
+    )
+    assert seen.outside == [], seen.outside
+    assert seen.failed == [] and seen.errors == [], (seen.failed, seen.errors)
+    scripts = [u for u in seen.loaded if u.endswith((".js", ".css"))]
+    assert any("leaflet.js" in u for u in scripts) and any("leaflet.css" in u for u in scripts)
+    assert any("leaflet.markercluster.js" in u for u in scripts)  # the cases' clusters
+    hexagons = page.locator("path.gw-hex-gi").count()
+    assert hexagons == field_cells(base, token, res=8, source="samples") > 1000
+    assert page.locator(".marker-cluster, path.gw-case").count() > 0
+    assert page.locator("path.gw-towns").count() >= 1
+    assert page.locator(".gw-legend").inner_text().startswith("Hot spot analysis")
+    assert page.locator(".leaflet-control-layers-overlays label").count() >= 4
+    page.context.close()
+    assert shot.stat().st_size > 20_000
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)
+
+
+@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
+def test_fetched_hexagons_emerging_and_public_maps_render_offline(live: Any, browser: Any) -> None:
+    base, token, town = live
+    pages = [
+        (
+            f"/maps/hotspots?res=9&unit={town}&basemap=none&inline=false&source=samples&lang=en",
+            "path.gw-hex-gi",
+        ),
+        ("/maps/emerging?res=8&basemap=none&source=samples", "path.gw-hex-emerging"),
+        (
+            "/public/maps/hotspots?res=8&basemap=none&since=2026-01-01&until=2026-07-01",
+            "path.gw-hex-count",
+        ),
+    ]
+    for path, selector in pages:
+        seen, page = visit(browser, base, token, path, wait_for=selector)
+        assert seen.outside == [] and seen.failed == [] and seen.errors == [], (path, seen)
+        if "inline=false" in path:
+            assert any("/maps/data/hotspots.geojson" in u for u in seen.loaded)
+            drawn = page.locator(selector).count()
+            assert drawn == field_cells(base, token, res=9, unit=town, source="samples")
+        page.context.close()
+
+
+@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
+def test_with_an_internet_basemap_only_tiles_would_leave(live: Any, browser: Any) -> None:
+    """The OSM basemap asks the internet for tile images and nothing else."""
+    base, token, town = live
+    seen, page = visit(browser, base, token, f"/maps/hotspots?res=8&unit={town}&basemap=osm")
+    assert seen.outside, "the OSM basemap should have asked for tiles"
+    assert all(
+        kind == "image" and "tile.openstreetmap.org" in url
+        for kind, url in (entry.split(" ", 1) for entry in seen.outside)
+    ), seen.outside
+    page.context.close()
