@@ -180,6 +180,9 @@ def test_the_store_and_the_summary(
     assert "<svg" in out[".html"].read_text()
     unknown = run("hotspots", "--unit", "XX99", "--out", tmp_path / "x.csv", env=env)
     assert unknown.exit_code == 2 and "no unit with code 'XX99'" in unknown.output
+    unknown = run("hotspots", "--category", "ufo", "--out", tmp_path / "x.csv", env=env)
+    assert unknown.exit_code == 2 and "unknown category 'ufo'; use one of" in unknown.output
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.parametrize(
