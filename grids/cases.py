@@ -227,6 +227,7 @@ def create_case(
         public_note="已收到您的报告 / report received",
         lat=lat,
         lon=lon,
+        at=now,
     )
     add_event(
         session,
@@ -242,6 +243,7 @@ def create_case(
             "routing": decision.to_dict(),
             "possible_duplicate_of": item.possible_duplicate_of_id,
         },
+        at=now,
     )
     for photo in photos or []:
         photo.case_id = item.id
@@ -273,11 +275,12 @@ def add_event(
     lat: float | None = None,
     lon: float | None = None,
     data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> CaseEvent:
     """Append one audit row; rows are never updated or deleted."""
     event = CaseEvent(
         case_id=item.id,
-        at=utcnow(),
+        at=at or utcnow(),
         action=action,
         actor_user_id=actor_user.id if actor_user else None,
         actor_role=actor_role,

@@ -136,6 +136,7 @@ def apply_action(
         lat=action.lat,
         lon=action.lon,
         data=data,
+        at=now,
     )
     if action.name == "verify" and action.valid:
         entry = award(session, config, item, now=now)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import cases, route, samples, store
+from api.cli import analytics, cases, route, samples, store
 from api.cli.common import console
 from api.settings import Settings
 
@@ -27,6 +27,9 @@ app.add_typer(cases.apikey_app, name="apikey")
 app.add_typer(cases.webhooks_app, name="webhooks")
 app.add_typer(cases.import_app, name="import")
 app.command("escalate")(cases.escalate)
+app.command("hotspots")(analytics.hotspots)
+app.command("emerging")(analytics.emerging)
+app.command("summary")(analytics.summary)
 app.command("route")(route.route)
 app.command("init")(store.init)
 

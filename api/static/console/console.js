@@ -190,6 +190,8 @@ $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   state.token = $("token").value.trim();
   localStorage.setItem("gridwatch.token", state.token);
+  // the map and report pages read the token from this cookie (never from a URL)
+  document.cookie = `gridwatch_token=${encodeURIComponent(state.token)}; path=/; SameSite=Strict`;
   await loadQueue();
   await loadGrids();
 });
