@@ -12,7 +12,18 @@ from api import errors
 from api.analytics_routes import install as install_analytics
 from api.assets import mount_static
 from api.middleware import BodyLimit
-from api.routers import cases, console, health, locate, my, open311, patrols, rewards, units
+from api.routers import (
+    cases,
+    console,
+    health,
+    locate,
+    my,
+    open311,
+    patrol_plans,
+    patrols,
+    rewards,
+    units,
+)
 from api.settings import Settings
 from api.workers import Workers
 from grids.cases import CaseConfig
@@ -95,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(my.router, prefix="/api/v1")
     app.include_router(rewards.router, prefix="/api/v1")
     app.include_router(patrols.router, prefix="/api/v1")
+    app.include_router(patrol_plans.router, prefix="/api/v1")
+    app.include_router(patrol_plans.pages)
     app.include_router(open311.router)
     app.include_router(console.router)
     install_analytics(app)

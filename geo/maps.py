@@ -485,7 +485,7 @@ class MapOptions:
         return "gcj02" if self.basemap == "gcj02" else "wgs84"
 
 
-class _Page:
+class MapPage:
     """A folium map under construction, with the options every layer needs."""
 
     def __init__(self, options: MapOptions) -> None:
@@ -594,6 +594,19 @@ class _Page:
         )
         GeoJsonLayer(data, options, name=name, tooltip_js=_tooltip_js(tooltip), show=show).add_to(
             self.map
+        )
+
+    def gi_layer(self, data: SharedGeoJson, tooltip: Sequence[tuple[str, str]], size: int) -> None:
+        """Every hexagon in its Gi* class colour (not significant ones pale, as ArcGIS does)."""
+        self.hex_layer(
+            data,
+            name=self.text["gi"],
+            colour=f"{_js({str(k): v for k, v in GI_COLOURS.items()})}[p.gi_bin]",
+            keep="true",
+            opacity="p.gi_bin === 0 ? 0.25 : 0.78",
+            class_name="gw-hex gw-hex-gi",
+            tooltip=tooltip,
+            size=size,
         )
 
     def cases(self, cases: pd.DataFrame | None) -> None:
@@ -776,7 +789,7 @@ def hotspot_map(
     notes
         Lines at the foot of the legend (the data source, the window).
     """
-    page = _Page(options or MapOptions())
+    page = MapPage(options or MapOptions())
     text = page.text
     page.outlines(grids, towns)
     props = hotspot_properties(hotspots)
@@ -799,16 +812,7 @@ def hotspot_map(
         size=len(props),
         show=False,
     )
-    page.hex_layer(
-        data,
-        name=text["gi"],
-        colour=f"{_js({str(k): v for k, v in GI_COLOURS.items()})}[p.gi_bin]",
-        keep="true",
-        opacity="p.gi_bin === 0 ? 0.25 : 0.78",
-        class_name="gw-hex gw-hex-gi",
-        tooltip=tooltip,
-        size=len(props),
-    )
+    page.gi_layer(data, tooltip, size=len(props))
     page.patrol(patrol_points)
     page.cases(cases)
     gi_items = [(GI_COLOURS[b], gi_text[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
@@ -835,7 +839,7 @@ def emerging_map(
     """The emerging hot-spot map: the pattern of each cell (``cell``, ``pattern``,
     ``count``, e.g. :func:`geo.emerging.emerging_hotspots`); cells with no pattern are
     not drawn. Other parameters as :func:`hotspot_map`."""
-    page = _Page(options or MapOptions())
+    page = MapPage(options or MapOptions())
     text = page.text
     labels = emerging_text(page.options.lang)
     page.outlines(grids, towns)
@@ -880,7 +884,7 @@ def counts_map(
 ) -> folium.Map:
     """A counts-only choropleth of ``cell`` and ``count``: the public map. It draws
     exactly the rows it is given; leaving small counts out is the caller's job."""
-    page = _Page(options or MapOptions())
+    page = MapPage(options or MapOptions())
     text = page.text
     page.outlines(None, towns)
     props = pd.DataFrame({"cell": counts["cell"].to_numpy(), "count": counts["count"].to_numpy()})

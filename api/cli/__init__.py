@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import analytics, cases, route, samples, store
+from api.cli import analytics, cases, patrol, route, samples, store
 from api.cli.common import console
 from api.settings import Settings
 
@@ -26,6 +26,7 @@ app.add_typer(cases.user_app, name="user")
 app.add_typer(cases.apikey_app, name="apikey")
 app.add_typer(cases.webhooks_app, name="webhooks")
 app.add_typer(cases.import_app, name="import")
+app.add_typer(patrol.app, name="patrol")
 app.command("escalate")(cases.escalate)
 app.command("hotspots")(analytics.hotspots)
 app.command("emerging")(analytics.emerging)

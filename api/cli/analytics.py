@@ -10,7 +10,6 @@ reports when it has none in the window), and write every cell of the field
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +20,15 @@ import shapely
 import typer
 from rich.progress import Progress
 
-from api.assets import STATIC_DIR
-from api.cli.common import console, fail, load_locator, reported_errors, settings, store_session
+from api.cli.common import (
+    console,
+    fail,
+    load_locator,
+    reported_errors,
+    settings,
+    store_session,
+    write_map_page,
+)
 from api.cli.route import _progress as progress_bar
 from api.settings import Settings
 from api.summary_report import render_summary_html, summary_csv
@@ -225,17 +231,14 @@ def _write(
             encoding="utf-8",
         )
     else:
-        assets = out.with_name(f"{out.stem}_files")
-        options = maps.MapOptions(basemap=basemap, lang=lang, vendor_prefix=f"{assets.name}/vendor")
         notes = [f"{analysis.meta['reports']:,} reports · res {analysis.meta['res']}"]
-        page = (
-            maps.hotspot_map(table, options=options, notes=notes)
-            if kind == "hotspots"
-            else maps.emerging_map(table, options=options, notes=notes)
+        draw = maps.hotspot_map if kind == "hotspots" else maps.emerging_map
+        write_map_page(
+            out,
+            lambda options: draw(table, options=options, notes=notes),
+            basemap=basemap,
+            lang=lang,
         )
-        html = maps.render_html(page, allowed_prefix=f"{assets.name}/")
-        shutil.copytree(STATIC_DIR / "vendor", assets / "vendor", dirs_exist_ok=True)
-        out.write_text(html, encoding="utf-8")
 
 
 def _report(kind: str, analysis: analytics.Analysis, out: Path) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
+import folium
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from api.assets import STATIC_DIR
 from api.settings import Settings
 from geo.errors import GeoInputError
+from geo.maps import MapOptions, render_html
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
 from grids.errors import GridwatchError
 from grids.locator import GridLocator
@@ -72,3 +77,14 @@ def load_locator(
             )
     finally:
         engine.dispose()
+
+
+def write_map_page(
+    out: Path, build: Callable[[MapOptions], folium.Map], *, basemap: str = "none", lang: str = "zh"
+) -> None:
+    """A map page that works from disk with no internet: its scripts are copied beside it."""
+    assets = out.with_name(f"{out.stem}_files")
+    options = MapOptions(basemap=basemap, lang=lang, vendor_prefix=f"{assets.name}/vendor")
+    html = render_html(build(options), allowed_prefix=f"{assets.name}/")
+    shutil.copytree(STATIC_DIR / "vendor", assets / "vendor", dirs_exist_ok=True)
+    out.write_text(html, encoding="utf-8")

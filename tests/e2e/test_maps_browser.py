@@ -196,3 +196,65 @@ def test_with_an_internet_basemap_only_tiles_would_leave(live: Any, browser: Any
         for kind, url in (entry.split(" ", 1) for entry in seen.outside)
     ), seen.outside
     page.context.close()
+
+
+def test_patrol_plan_map_renders_offline_from_disk(browser: Any, tmp_path: Path) -> None:
+    """The HTML a patrol leader saves with ``gridwatch patrol plan --out plan.html`` opens
+    from disk with no internet: every script and stylesheet beside it, routes drawn."""
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    candidates = tmp_path / "cand.csv"
+    candidates.write_text(
+        "id,lat,lon,prize\n"
+        + "".join(f"c{i},{23.02 + 0.002 * i},113.75,{1 + i}\n" for i in range(6))
+    )
+    must = tmp_path / "must.csv"
+    must.write_text("id,name,lat,lon\nm1,联防点,23.025,113.752\n")
+    out = tmp_path / "plan.html"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "patrol",
+            "plan",
+            "--candidates",
+            str(candidates),
+            "--must",
+            str(must),
+            "--teams",
+            "2",
+            "--start",
+            "23.02,113.75",
+            "--shift-minutes",
+            "90",
+            "--shift-start",
+            "2026-11-23T19:00:00+08:00",
+            "--time-limit",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    seen = Visit()
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        if url.startswith(("file://", "data:")):
+            request_route.continue_()
+        else:
+            seen.outside.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("requestfailed", lambda r: seen.failed.append(f"{r.resource_type} {r.url}"))
+    page.goto(out.as_uri(), wait_until="load")
+    page.wait_for_function("document.querySelectorAll('path.gw-route').length > 0", timeout=20_000)
+    assert page.locator("path.gw-route").count() >= 1
+    assert page.locator("path.gw-stop").count() >= 3
+    assert not seen.outside and not seen.failed and not seen.errors, seen
+    page.close()
