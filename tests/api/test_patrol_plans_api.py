@@ -41,7 +41,7 @@ def travel_s(a: dict, b: dict, speed: float = 15, detour: float = 1.3) -> int:
 
 
 def test_plan_through_the_towns_hot_spots_respects_the_shift(case_env: CaseEnv, leader) -> None:  # type: ignore[no-untyped-def]
-    headers, town = leader
+    headers, _ = leader
     body = {
         "teams": [
             {
