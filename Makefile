@@ -31,6 +31,8 @@ services:
 ## make bench: the benchmarks of the README's table
 bench: $(STAMP) services
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/patrol_plans.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
