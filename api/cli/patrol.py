@@ -25,6 +25,7 @@ from geo.plan_maps import plan_map
 from geo.points import read_points
 from grids.analytics import Selection
 from grids.patrol_planning import candidates_from, hot_cells, must_visit_points
+from grids.patrols import import_points
 
 app = typer.Typer(help="Patrols: route plans.", no_args_is_help=True)
 OUTPUTS = (".json", ".geojson", ".gpx", ".html")
@@ -168,3 +169,38 @@ def plan(
     )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+
+
+@app.command("import-points")
+def import_points_command(
+    path: Annotated[Path, typer.Argument(help="Points from any file GDAL reads")],
+    layer: Annotated[str | None, typer.Option(help="Layer of a GeoPackage")] = None,
+    crs: Annotated[str, typer.Option(help="wgs84, gcj02 or bd09")] = "wgs84",
+    code_field: Annotated[str, typer.Option(help="Attribute with the point's code")] = "code",
+    name_field: Annotated[str, typer.Option(help="Attribute with its name")] = "name",
+    kind_field: Annotated[
+        str, typer.Option(help="key_point, joint_defence_point, patrol_station or security_post")
+    ] = "kind",
+    must_field: Annotated[str, typer.Option(help="Attribute: visit every shift (true/false)")] = (
+        "must_visit"
+    ),
+) -> None:
+    """Import patrol points (upsert by code); each is located in its grid. All or nothing.
+
+    Example: gridwatch patrol import-points points.geojson --crs gcj02 --kind-field TYPE
+    """
+    config = settings()
+    locator = load_locator(config)
+    with store_session(config) as session:
+        count = import_points(
+            session,
+            locator,
+            path,
+            layer=layer,
+            crs=crs,
+            code_field=code_field,
+            name_field=name_field,
+            kind_field=kind_field,
+            must_field=must_field,
+        )
+    console.print(f"{count} patrol points imported from {path}")

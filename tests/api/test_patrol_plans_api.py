@@ -247,3 +247,51 @@ def test_cli_plan_to_gpx_json_and_html(tmp_path: Path) -> None:
         ],
     )
     assert missing.exit_code == 2 and "no column 'prize'" in missing.output
+
+
+def test_cli_imports_patrol_points_all_or_nothing(case_env: CaseEnv, tmp_path: Path) -> None:
+    import geopandas as gpd
+    from sqlalchemy import select
+
+    from grids.patrol_models import PatrolPoint
+
+    env = {
+        "GRIDWATCH_DATABASE_URL": case_env.settings.database_url,
+        "GRIDWATCH_DATA_DIR": str(case_env.settings.data_dir),
+    }
+    points = gpd.GeoDataFrame(
+        {
+            "ID": ["IMP-1", "IMP-2"],
+            "NAME": ["学校门口", "加油站"],
+            "TYPE": ["key_point", "security_post"],
+            "MUST": [True, False],
+        },
+        geometry=gpd.points_from_xy([DEMO_LON, DEMO_LON + 0.001], [DEMO_LAT, DEMO_LAT]),
+        crs=4326,
+    )
+    points.to_file(tmp_path / "points.geojson")
+    args = [
+        "patrol",
+        "import-points",
+        str(tmp_path / "points.geojson"),
+        "--code-field",
+        "ID",
+        "--name-field",
+        "NAME",
+        "--kind-field",
+        "TYPE",
+        "--must-field",
+        "MUST",
+    ]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    with case_env.store.sessions() as session:
+        stored = session.scalar(select(PatrolPoint).where(PatrolPoint.code == "IMP-1"))
+        assert stored is not None and stored.must_visit and stored.grid_id is not None
+    points.loc[1, "TYPE"] = "shop"
+    points.loc[0, "ID"] = "IMP-3"
+    points.to_file(tmp_path / "bad.geojson")
+    bad = CliRunner().invoke(cli, [*args[:2], str(tmp_path / "bad.geojson"), *args[3:]], env=env)
+    assert bad.exit_code == 2 and "kind must be one of" in bad.output
+    with case_env.store.sessions() as session:
+        assert session.scalar(select(PatrolPoint).where(PatrolPoint.code == "IMP-3")) is None
