@@ -19,6 +19,7 @@ from api.settings import Settings
 from grids.models import Assignment, Person, Unit
 from grids.samples import DEMO_LAT, DEMO_LON
 from grids.users import create_user
+from tests.analytics_support import samples_dir_for
 from tests.conftest import Store
 
 
@@ -95,10 +96,14 @@ def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def case_env(city_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseEnv]:
+def case_env(
+    city_store: Store, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CaseEnv]:
+    tmp = tmp_path_factory.mktemp("data")
     settings = Settings(
         database_url=city_store.url,
-        data_dir=tmp_path_factory.mktemp("data"),
+        data_dir=tmp,
+        samples_dir=samples_dir_for(sample_city_dir, tmp),  # the small city's reports
         escalation_interval_s=0,
         webhook_interval_s=0,
         max_photo_mb=2,
