@@ -11,33 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import h3cells
 from geo.crs import to_wgs84
 from grids.case_models import (
-    OPEN_STATUSES,
-    STATUSES,
     Case,
     CaseEvent,
     IdempotencyKey,
     Photo,
-    Reporter,
     User,
     utcnow,
 )
+from grids.case_queries import nearby_open_cases
 from grids.dispatch import category_of
-from grids.errors import InvalidInput, NotFound
+from grids.errors import InvalidInput
 from grids.locator import GridLocator
-from grids.models import Category, Department, Person, Unit
-from grids.users import Forbidden, Scope, reporter_for
+from grids.models import Category
+from grids.users import Forbidden, reporter_for
 from grids.webhooks import enqueue
 
 CASE_H3_RES = 12
@@ -210,7 +207,9 @@ def create_case(
         external_id=external[1] if external else None,
     )
     item.next_due = item.ack_due
-    duplicate = nearby_open_cases(session, config, lat, lon, report.category, now=now, limit=1)
+    duplicate = nearby_open_cases(
+        session, config.duplicate_window_days, lat, lon, report.category, now=now, limit=1
+    )
     if duplicate:
         item.possible_duplicate_of_id = duplicate[0][0].id
     session.add(item)
@@ -300,229 +299,6 @@ def _scope_key(user: User | None) -> str:
     return f"user:{user.id}" if user is not None else "anonymous"
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
-def nearby_open_cases(
-    session: Session,
-    config: CaseConfig,
-    lat: float,
-    lon: float,
-    category: str,
-    *,
-    now: dt.datetime | None = None,
-    limit: int = 20,
-    scope: Scope | None = None,
-) -> list[tuple[Case, float]]:
-    """Open cases of the same category within its duplicate radius and window, nearest first."""
-    now = now or utcnow()
-    cat = session.scalar(select(Category).where(Category.code == category))
-    if cat is None:
-        raise InvalidInput(f"unknown category {category!r}")
-    radius = cat.duplicate_radius_m
-    dlat = radius / 110_574.0
-    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
-    since = now - dt.timedelta(days=config.duplicate_window_days)
-    rows = session.scalars(
-        select(Case).where(
-            Case.category_id == cat.id,
-            Case.status.in_(OPEN_STATUSES),
-            Case.reported_at >= since,
-            Case.lat.between(lat - dlat, lat + dlat),
-            Case.lon.between(lon - dlon, lon + dlon),
-        )
-    ).all()
-    found = [(c, haversine_m(lat, lon, c.lat, c.lon)) for c in rows]
-    found = [
-        (c, d)
-        for c, d in found
-        if d <= radius and (scope is None or scope.covers(c.grid_id, c.town_id, c.community_id))
-    ]
-    return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
-
-
-def get_case(session: Session, case_id: int, scope: Scope | None) -> Case:
-    """A case the scope may see; out of scope looks the same as missing (no probing)."""
-    item = session.get(Case, case_id)
-    if item is None or (
-        scope is not None and not scope.covers(item.grid_id, item.town_id, item.community_id)
-    ):
-        raise NotFound(f"no case {case_id}")
-    return item
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    statuses: tuple[str, ...] = ()
-    grid: str | None = None
-    town: str | None = None
-    category: str | None = None
-    officer: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    bbox: tuple[float, float, float, float] | None = None
-
-
-def queue(
-    session: Session,
-    scope: Scope,
-    filters: QueueFilter,
-    *,
-    limit: int = 50,
-    offset: int = 0,
-    now: dt.datetime | None = None,
-) -> tuple[list[Case], int]:
-    """The dispatch queue: overdue first (earliest deadline first), then newest."""
-    now = now or utcnow()
-    bad = set(filters.statuses) - set(STATUSES)
-    if bad:
-        raise InvalidInput(f"unknown status {sorted(bad)}; use {list(STATUSES)}")
-    query = select(Case)
-    conditions: list[Any] = []
-    if filters.statuses:
-        conditions.append(Case.status.in_(filters.statuses))
-    for code, column in ((filters.grid, Case.grid_id), (filters.town, Case.town_id)):
-        if code is not None:
-            unit = session.scalar(select(Unit).where(Unit.code == code))
-            if unit is None:
-                raise InvalidInput(f"unknown unit {code!r}")
-            conditions.append(column == unit.id)
-    if filters.category is not None:
-        cat = session.scalar(select(Category).where(Category.code == filters.category))
-        if cat is None:
-            raise InvalidInput(f"unknown category {filters.category!r}")
-        conditions.append(Case.category_id == cat.id)
-    if filters.officer is not None:
-        person = session.scalar(select(Person).where(Person.code == filters.officer))
-        if person is None:
-            raise InvalidInput(f"unknown officer {filters.officer!r}")
-        conditions.append(Case.officer_id == person.id)
-    if filters.since is not None:
-        conditions.append(Case.reported_at >= filters.since)
-    if filters.until is not None:
-        conditions.append(Case.reported_at < filters.until)
-    if filters.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = filters.bbox
-        conditions.append(
-            and_(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
-        )
-    conditions.extend(_scope_conditions(scope))
-    if conditions:
-        query = query.where(*conditions)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    overdue = case((and_(Case.next_due.is_not(None), Case.next_due < now), 0), else_=1)
-    rows = session.scalars(
-        query.order_by(overdue, Case.next_due.is_(None), Case.next_due, Case.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
-
-
-def _scope_conditions(scope: Scope) -> list[Any]:
-    if scope.everywhere:
-        return []
-    if scope.grid_ids is not None:
-        return [Case.grid_id.in_(scope.grid_ids or {-1})]
-    units = scope.unit_ids or {-1}
-    return [or_(Case.grid_id.in_(units), Case.town_id.in_(units), Case.community_id.in_(units))]
-
-
-def case_view(
-    session: Session, item: Case, *, viewer_role: str, base_url: str = ""
-) -> dict[str, Any]:
-    """A case as the API shows it; the reporter's identity only to an admin."""
-    reporter = session.get(Reporter, item.reporter_id) if item.reporter_id else None
-    category = session.get(Category, item.category_id)
-    department = session.get(Department, item.department_id) if item.department_id else None
-    officer = session.get(Person, item.officer_id) if item.officer_id else None
-    photos = session.scalars(select(Photo).where(Photo.case_id == item.id).order_by(Photo.id)).all()
-    routing = dict(item.routing)
-    routing["officer"] = {"code": officer.code, "name": officer.name} if officer else None
-    reporter_view: dict[str, Any] | None = None
-    if reporter is not None:
-        reporter_view = {"pseudonym": reporter.pseudonym}
-        if viewer_role == "admin":
-            reporter_view |= {
-                "id": reporter.external_id,
-                "name": reporter.name,
-                "phone": reporter.phone,
-            }
-    assert category is not None
-    return {
-        "id": item.id,
-        "status": item.status,
-        "version": item.version,
-        "category": {"code": category.code, "name": category.name, "name_en": category.name_en},
-        "department": {"code": department.code, "name": department.name} if department else None,
-        "description": item.description,
-        "source": item.source,
-        "lat": item.lat,
-        "lon": item.lon,
-        "h3_cell": format(item.h3_cell, "x"),
-        "occurred_at": _iso(item.occurred_at),
-        "reported_at": _iso(item.reported_at),
-        "updated_at": _iso(item.updated_at),
-        "routing": routing,
-        "escalation_level": item.escalation_level,
-        "deadlines": {
-            "acknowledge": _iso(item.ack_due),
-            "verify": _iso(item.verify_due),
-            "close": _iso(item.close_due),
-            "next": _iso(item.next_due) if item.next_due else None,
-            "overdue": bool(item.next_due and item.next_due < utcnow()),
-            "missed": [m for m in item.missed.split(",") if m],
-        },
-        "reporter": reporter_view,
-        "possible_duplicate_of": item.possible_duplicate_of_id,
-        "duplicate_of": item.duplicate_of_id,
-        "reject_reason": item.reject_reason,
-        "photos": [
-            {"id": p.id, "kind": p.kind, "url": f"{base_url}/api/v1/cases/{item.id}/photos/{p.id}"}
-            for p in photos
-        ],
-        "attributes": item.attributes,
-    }
-
-
-def history(session: Session, item: Case, *, public: bool) -> list[dict[str, Any]]:
-    """The audit rows of a case, oldest first; the public view shows plain-words notes only."""
-    rows = session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == item.id).order_by(CaseEvent.id)
-    ).all()
-    if public:
-        return [
-            {"at": _iso(r.at), "status": r.to_status, "note": r.public_note}
-            for r in rows
-            if r.public_note
-        ]
-    return [
-        {
-            "id": r.id,
-            "at": _iso(r.at),
-            "action": r.action,
-            "actor_user_id": r.actor_user_id,
-            "actor_role": r.actor_role,
-            "from": r.from_status,
-            "to": r.to_status,
-            "note": r.note,
-            "public_note": r.public_note,
-            "position": {"lat": r.lat, "lon": r.lon} if r.lat is not None else None,
-            "data": r.data,
-        }
-        for r in rows
-    ]
-
-
 def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
         raise Forbidden(f"a {user.role} may not do this; it needs one of {list(roles)}")
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.isoformat(timespec="seconds")

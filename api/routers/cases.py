@@ -19,19 +19,9 @@ from api.deps import LocatorDep, SessionDep
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
 from grids.case_models import Case, Photo, User
-from grids.cases import (
-    NewReport,
-    QueueFilter,
-    add_event,
-    case_view,
-    create_case,
-    find_idempotent,
-    get_case,
-    history,
-    nearby_open_cases,
-    queue,
-    require_role,
-)
+from grids.case_queries import QueueFilter, get_case, nearby_open_cases, queue
+from grids.case_views import case_view, history
+from grids.cases import NewReport, add_event, create_case, find_idempotent, require_role
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
 from grids.lifecycle import Action, apply_action
@@ -289,7 +279,12 @@ def nearby(
     check_point(lat, lon)
     wlat, wlon = (float(v) for v in to_wgs84(lat, lon, parse_crs(crs)))
     found = nearby_open_cases(
-        session, request.app.state.case_config, wlat, wlon, category, scope=scope
+        session,
+        request.app.state.case_config.duplicate_window_days,
+        wlat,
+        wlon,
+        category,
+        scope=scope,
     )
     return [
         {

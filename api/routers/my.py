@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from grids.case_models import Case, Reporter
-from grids.cases import history
+from grids.case_views import history
 from grids.models import Category
 
 router = APIRouter(tags=["reporters"])
