@@ -72,6 +72,11 @@ def search_routes(
     prizes = np.array([p.stop_prize(k) for k in stops], dtype=np.float64)
     if seed is not None and jitter > 0:
         prizes = prizes * (1.0 + jitter * rng.uniform(-1.0, 1.0, size=prizes.size))
+    if prizes.size and float(prizes.max()) * PRIZE_SCALE >= _INT64_SAFE:  # before astype wraps
+        raise GeoInputError(
+            f"prize {float(prizes.max()):g} is too large to be scaled for the solver; "
+            "divide all prizes by a common factor (only their ratios matter)."
+        )
     prize_int = np.rint(prizes * PRIZE_SCALE).astype(np.int64)
     search = RoutingSearch(p, stops, prize_int)
 

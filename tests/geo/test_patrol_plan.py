@@ -440,3 +440,10 @@ def test_bad_input_raises_a_clear_error(kwargs: dict[str, object], message: str)
 def test_bad_speed_in_travel_seconds() -> None:
     with pytest.raises(GeoInputError, match="speed_kmh"):
         travel_seconds(0, 0, 1, 1, speed_kmh=0, detour=1.3)
+
+
+def test_huge_prizes_are_refused_with_a_clear_error() -> None:
+    start = datetime(2026, 11, 23, 19, tzinfo=ZoneInfo("Asia/Shanghai"))
+    team = Team("A", 23.02, 113.75, start, 60)
+    with pytest.raises(GeoInputError, match="divide all prizes"):
+        plan_routes([Candidate("x", 23.021, 113.75, 1e18)], [], [team], time_limit_s=1)
