@@ -284,7 +284,7 @@ def render_html(m: folium.Map, *, allowed_prefix: str = "/static/") -> str:
         raise RuntimeError(
             "the map page links files gridwatch does not serve: "
             + ", ".join(sorted(set(outside)))
-            + "; vendor them under api/static/vendor and map them in geo/maps.py"
+            + "; vendor them under api/static/vendor and list them in geo/map_style.py"
         )
     return page
 
