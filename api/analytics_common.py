@@ -19,13 +19,16 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session
 
 from api.auth import bearer_token
-from api.deps import LocatorDep, SettingsDep
+from api.deps import LocatorDep, SessionDep, SettingsDep
+from api.settings import Settings
 from geo import maps
-from grids.analytics import Selection, in_scope, parse_instant, resolve_unit
+from grids.analytics import Selection, in_scope, parse_instant, resolve_unit, scoped_selection
 from grids.cases import require_role
 from grids.directory import Directory
+from grids.locator import GridLocator
 from grids.users import Forbidden, scope_of, user_for_token
 
 ANALYTICS_ROLES = ("planner", "dispatcher", "patrol_leader", "admin")
@@ -82,10 +85,7 @@ class Viewer:
 
     def narrow(self, directory: Directory, selection: Selection) -> Selection:
         """The selection on the viewer's own unit when none is named; refuses others' units."""
-        if selection.unit is None and self.home is not None:
-            selection = Selection(
-                selection.since, selection.until, selection.category, self.home, selection.source
-            )
+        selection = scoped_selection(selection, self.home)
         unit = resolve_unit(directory, selection.unit)
         if not in_scope(directory, unit, self.unit_ids):
             raise Forbidden(
@@ -166,6 +166,37 @@ def selection_for(
     selection = params.parse(settings.timezone)
     selection.check(locator.directory)
     return viewer.narrow(locator.directory, selection) if viewer is not None else selection
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a staff analytics route is given: the request, the store, the settings, the viewer
+    and the selection as asked (parsed and narrowed by :meth:`chosen`)."""
+
+    request: Request
+    session: Session
+    locator: GridLocator
+    settings: Settings
+    viewer: Viewer
+    selection: SelectionParams
+
+    def chosen(self) -> Selection:
+        """The selection, parsed and narrowed to the viewer's scope."""
+        return selection_for(self.selection, self.viewer, self.settings, self.locator)
+
+
+def current_caller(
+    request: Request,
+    session: SessionDep,
+    locator: LocatorDep,
+    settings: SettingsDep,
+    viewer: ViewerDep,
+    selection: SelectionDep,
+) -> Caller:
+    return Caller(request, session, locator, settings, viewer, selection)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
 def compressed(request: Request, body: str | bytes, media_type: str) -> Response:

@@ -9,16 +9,18 @@ reports when it has none in the window), and write every cell of the field
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import numpy as np
 import pandas as pd
 import shapely
 import typer
-from rich.progress import Progress
 
 from api.cli.common import (
     console,
@@ -99,8 +101,77 @@ Basemap = Annotated[str, typer.Option(help="HTML only: osm, gcj02 or none")]
 Lang = Annotated[str, typer.Option(help="HTML only: zh or en")]
 
 
+@dataclass(frozen=True)
+class PointOptions:
+    """The options ``hotspots`` and ``emerging`` share after their own: the window and
+    category, a file's columns and study area, the store's unit and source, the map page."""
+
+    since: Since = None
+    until: Until = None
+    category: CategoryFilter = None
+    lat_col: LatCol = "lat"
+    lon_col: LonCol = "lon"
+    crs: Crs = "wgs84"
+    time_col: TimeCol = None
+    category_col: CategoryCol = "category"
+    grids: Grids = None
+    layer: Layer = None
+    grids_crs: GridsCrs = "wgs84"
+    unit: UnitCode = None
+    source: Source = "auto"
+    basemap: Basemap = "osm"
+    lang: Lang = "zh"
+
+    def selection(self, config: Settings) -> analytics.Selection:
+        tz = config.timezone
+        selection = analytics.Selection(
+            analytics.parse_instant(self.since, tz, name="--since"),
+            analytics.parse_instant(self.until, tz, name="--until"),
+            self.category,
+            self.unit,
+            self.source,
+        )
+        if selection.source not in analytics.SOURCES:
+            raise GeoInputError(f"--source must be one of {', '.join(analytics.SOURCES)}")
+        return selection
+
+
+def with_point_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(<its own parameters>, *, options: PointOptions)`` as Typer reads it: its own
+    parameters, then every field of :class:`PointOptions` as an option of its own, which a
+    call gathers into ``options``."""
+    hints = get_type_hints(PointOptions, include_extras=True)
+    shared = [
+        inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=field.default,
+            annotation=hints[field.name],
+        )
+        for field in fields(PointOptions)
+    ]
+    own = [
+        parameter
+        for parameter in inspect.signature(command, eval_str=True).parameters.values()
+        if parameter.name != "options"
+    ]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        options = PointOptions(
+            **{field.name: values.pop(field.name) for field in fields(PointOptions)}
+        )
+        command(**values, options=options)
+
+    parameters = own + shared
+    signature = inspect.Signature(parameters, return_annotation=None)
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return run
+
+
 # --------------------------------------------------------------------------
-# inputs
+# the analyses, of a file's points or of the store
 # --------------------------------------------------------------------------
 
 
@@ -111,100 +182,140 @@ def _check_out(out: Path, allowed: tuple[str, ...]) -> None:
         fail(f"--out {out}: directory {out.parent} does not exist; create it first")
 
 
-def _file_points(
-    path: Path,
-    config: Settings,
-    *,
-    lat_col: str,
-    lon_col: str,
-    crs: str,
-    time_col: str | None,
-    category_col: str,
-    selection: analytics.Selection,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Fine cells (res 12) and UTC times of the points of a file that pass the filters."""
-    table = read_points(path, lat_col=lat_col, lon_col=lon_col, crs=crs)
-    keep = np.ones(len(table), dtype=bool)
-    times = None
-    if time_col is not None:
-        if time_col not in table.frame.columns:
+@dataclass(frozen=True)
+class _PointFile:
+    """A file of points to analyse, what reading it needs, and how to advance the progress."""
+
+    path: Path
+    config: Settings
+    options: PointOptions
+    selection: analytics.Selection
+    step: Callable[[str], None]
+
+    def points(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fine cells (res 12) and UTC times of the points of the file that pass the filters."""
+        path, options, selection = self.path, self.options, self.selection
+        table = read_points(path, lat_col=options.lat_col, lon_col=options.lon_col, crs=options.crs)
+        keep = np.ones(len(table), dtype=bool)
+        times = None
+        time_col, category_col = options.time_col, options.category_col
+        if time_col is not None:
+            if time_col not in table.frame.columns:
+                raise GeoInputError(
+                    f"--time-col {time_col!r} is not a column of {path.name}; "
+                    f"columns: {', '.join(map(str, table.frame.columns))}"
+                )
+            parsed = pd.to_datetime(table.frame[time_col], errors="coerce")
+            if parsed.isna().any():
+                row = int(np.flatnonzero(parsed.isna().to_numpy())[0]) + 1
+                raise GeoInputError(f"{path.name}: row {row} has no valid time in {time_col!r}")
+            if parsed.dt.tz is None:
+                parsed = parsed.dt.tz_localize(self.config.timezone)
+            times = as_datetime64(parsed)
+        if selection.since is not None or selection.until is not None:
+            if times is None:
+                raise GeoInputError("--since/--until need --time-col, the column of the times")
+            keep &= selection.in_window(times)
+        if selection.category is not None:
+            if category_col not in table.frame.columns:
+                raise GeoInputError(
+                    f"--category needs the column {category_col!r} (--category-col)"
+                )
+            keep &= table.frame[category_col].astype(str).to_numpy() == selection.category
+        if not keep.any():
             raise GeoInputError(
-                f"--time-col {time_col!r} is not a column of {path.name}; "
-                f"columns: {', '.join(map(str, table.frame.columns))}"
+                f"no point of {path.name} passes the filters (--since, --until, --category)"
             )
-        parsed = pd.to_datetime(table.frame[time_col], errors="coerce")
-        if parsed.isna().any():
-            row = int(np.flatnonzero(parsed.isna().to_numpy())[0]) + 1
-            raise GeoInputError(f"{path.name}: row {row} has no valid time in {time_col!r}")
-        if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(config.timezone)
-        times = as_datetime64(parsed)
-    if selection.since is not None or selection.until is not None:
-        if times is None:
-            raise GeoInputError("--since/--until need --time-col, the column of the times")
-        if selection.since is not None:
-            keep &= times >= np.datetime64(selection.since.replace(tzinfo=None), "ns")
-        if selection.until is not None:
-            keep &= times < np.datetime64(selection.until.replace(tzinfo=None), "ns")
-    if selection.category is not None:
-        if category_col not in table.frame.columns:
-            raise GeoInputError(f"--category needs the column {category_col!r} (--category-col)")
-        keep &= table.frame[category_col].astype(str).to_numpy() == selection.category
-    if not keep.any():
-        raise GeoInputError(
-            f"no point of {path.name} passes the filters (--since, --until, --category)"
-        )
-    cells = latlng_to_cells(table.lat[keep], table.lon[keep], analytics.RES_RANGE[1])
-    return cells, (times[keep] if times is not None else None)
+        cells = latlng_to_cells(table.lat[keep], table.lon[keep], analytics.RES_RANGE[1])
+        return cells, (times[keep] if times is not None else None)
+
+    def area_cells(self, held: np.ndarray, res: int, k: int) -> np.ndarray:
+        """The study area's cells: the polygons of --grids, else the report cells and their
+        k-rings."""
+        grids = self.options.grids
+        if grids is None:
+            return grid_disks(held, k)
+        frame = read_polygon_file(grids, layer=self.options.layer, crs=self.options.grids_crs)
+        polygons = shapely.get_parts(np.asarray(frame.geometry.values, dtype=object))
+        polygons = polygons[shapely.get_type_id(polygons) == 3]
+        if len(polygons) == 0:
+            raise GeoInputError(f"{grids} has no polygons; --grids must be a polygon file")
+        return study_area_cells(shapely.MultiPolygon(list(polygons)), res)
+
+    def analysis(self, cells: np.ndarray, table: pd.DataFrame, **params: Any) -> analytics.Analysis:
+        meta = {"source": str(self.path), "reports": len(cells), **params, "cells": len(table)}
+        return analytics.Analysis(table, meta)
 
 
-def _area_cells(
-    grids: Path | None, layer: str | None, grids_crs: str, held: np.ndarray, res: int, k: int
-) -> np.ndarray:
-    """The study area's cells: the polygons of --grids, else the report cells and their k-rings."""
-    if grids is None:
-        return grid_disks(held, k)
-    frame = read_polygon_file(grids, layer=layer, crs=grids_crs)
-    polygons = shapely.get_parts(np.asarray(frame.geometry.values, dtype=object))
-    polygons = polygons[shapely.get_type_id(polygons) == 3]
-    if len(polygons) == 0:
-        raise GeoInputError(f"{grids} has no polygons; --grids must be a polygon file")
-    return study_area_cells(shapely.MultiPolygon(list(polygons)), res)
-
-
-def _selection(
-    config: Settings,
-    since: str | None,
-    until: str | None,
-    category: str | None,
-    unit: str | None = None,
-    source: str = "auto",
-) -> analytics.Selection:
-    tz = config.timezone
-    selection = analytics.Selection(
-        analytics.parse_instant(since, tz, name="--since"),
-        analytics.parse_instant(until, tz, name="--until"),
-        category,
-        unit,
-        source,
-    )
-    if selection.source not in analytics.SOURCES:
-        raise GeoInputError(f"--source must be one of {', '.join(analytics.SOURCES)}")
-    return selection
-
-
-def _from_store(
-    config: Settings,
-    selection: analytics.Selection,
-    run: Callable[[Any, Any], analytics.Analysis],
-    progress: Progress,
-    task: Any,
+def _hotspots_of_file(
+    file: _PointFile, *, res: int, k: int, kernel: str, fdr: bool
 ) -> analytics.Analysis:
-    progress.update(task, description="loading the store's grids")
-    locator = load_locator(config)
-    progress.update(task, description="computing")
-    with store_session(config) as session:
-        return run(session, locator)
+    cells, _ = file.points()
+    file.step("counting")
+    held, counts = counts_per_cell(cells, res)
+    field, values = complete_field(file.area_cells(held, res, k), held, counts)
+    file.step(f"Gi* on {len(field):,} cells")
+    table = hotspot_table(field, values, k=k, kernel=kernel, fdr=fdr)
+    return file.analysis(cells, table, res=res, k=k, kernel=kernel, fdr=fdr)
+
+
+def _emerging_of_file(file: _PointFile, *, res: int, k: int, freq: str) -> analytics.Analysis:
+    if file.options.time_col is None:
+        raise GeoInputError("emerging hot spots need the time of each point: --time-col")
+    cells, times = file.points()
+    file.step("building the space-time cube")
+    held, _ = counts_per_cell(cells, res)
+    table = emerging_hotspots(
+        cells,
+        times,
+        res=res,
+        freq=analytics.FREQS[freq],
+        k=k,
+        area_cells=file.area_cells(held, res, k),
+        start=file.selection.since,
+        end=file.selection.last_instant,
+        tz=file.config.timezone,
+    )
+    return file.analysis(cells, table, res=res, k=k, freq=freq)
+
+
+_OF_FILE: dict[str, Callable[..., analytics.Analysis]] = {
+    "hotspots": _hotspots_of_file,
+    "emerging": _emerging_of_file,
+}
+_COLUMNS = {"hotspots": HOTSPOT_COLUMNS, "emerging": EMERGING_COLUMNS}
+
+
+def _analyse(
+    kind: str, points: Path | None, out: Path, options: PointOptions, params: dict[str, Any]
+) -> None:
+    """The analysis ``kind`` of the file's points (of the store without one), written to
+    ``out``, and a line saying what it found."""
+    config = settings()
+    _check_out(out, TABLE_OUTPUTS)
+    with reported_errors(), progress_bar() as progress:
+        checked = {name: value for name, value in params.items() if name != "fdr"}
+        analytics.check_parameters(**checked)  # (fdr is a switch: nothing to check)
+        selection = options.selection(config)
+        task = progress.add_task("reading points", total=4)
+        if points is None:
+            progress.update(task, description="loading the store's grids")
+            locator = load_locator(config)
+            progress.update(task, description="computing")
+            with store_session(config) as session:
+                analysis = analytics.ANALYSES[kind](
+                    session, locator, selection, samples_dir=config.samples_dir, **params
+                )
+        else:
+
+            def step(description: str) -> None:
+                progress.update(task, description=description, advance=1)
+
+            file = _PointFile(points, config, options, selection, step)
+            analysis = _OF_FILE[kind](file, **params)
+        progress.update(task, description=f"writing {out.name}", completed=3)
+        _write(kind, analysis, out, _COLUMNS[kind], options.basemap, options.lang)
+    _report(kind, analysis, out)
 
 
 # --------------------------------------------------------------------------
@@ -261,6 +372,7 @@ def _report(kind: str, analysis: analytics.Analysis, out: Path) -> None:
 # --------------------------------------------------------------------------
 
 
+@with_point_options
 def hotspots(
     points: Points = None,
     out: Out = Path("hotspots.csv"),
@@ -270,21 +382,8 @@ def hotspots(
         str, typer.Option(help="uniform, triangular, quadratic, quartic, gaussian")
     ] = "uniform",
     fdr: Annotated[bool, typer.Option(help="Classes with FDR correction")] = True,
-    since: Since = None,
-    until: Until = None,
-    category: CategoryFilter = None,
-    lat_col: LatCol = "lat",
-    lon_col: LonCol = "lon",
-    crs: Crs = "wgs84",
-    time_col: TimeCol = None,
-    category_col: CategoryCol = "category",
-    grids: Grids = None,
-    layer: Layer = None,
-    grids_crs: GridsCrs = "wgs84",
-    unit: UnitCode = None,
-    source: Source = "auto",
-    basemap: Basemap = "osm",
-    lang: Lang = "zh",
+    *,
+    options: PointOptions,
 ) -> None:
     """Getis-Ord Gi* hot spots: every cell of the field (zeros included) with
     cell, count, gi_z, gi_p, gi_p_fdr, class; or the map (.html).
@@ -292,82 +391,19 @@ def hotspots(
     Example: gridwatch hotspots reports.csv --res 9 --k 1 --time-col occurred_at
     --since 2026-10-01 --grids city.gpkg --layer grids --out hotspots.geojson
     """
-    config = settings()
-    _check_out(out, TABLE_OUTPUTS)
-    with reported_errors(), progress_bar() as progress:
-        analytics.check_parameters(res=res, k=k, kernel=kernel)
-        selection = _selection(config, since, until, category, unit, source)
-        task = progress.add_task("reading points", total=4)
-        if points is None:
-            analysis = _from_store(
-                config,
-                selection,
-                lambda session, locator: analytics.hotspots(
-                    session,
-                    locator,
-                    selection,
-                    samples_dir=config.samples_dir,
-                    res=res,
-                    k=k,
-                    kernel=kernel,
-                    fdr=fdr,
-                ),
-                progress,
-                task,
-            )
-        else:
-            cells, _ = _file_points(
-                points,
-                config,
-                lat_col=lat_col,
-                lon_col=lon_col,
-                crs=crs,
-                time_col=time_col,
-                category_col=category_col,
-                selection=selection,
-            )
-            progress.update(task, description="counting", advance=1)
-            held, counts = counts_per_cell(cells, res)
-            area = _area_cells(grids, layer, grids_crs, held, res, k)
-            field, values = complete_field(area, held, counts)
-            progress.update(task, description=f"Gi* on {len(field):,} cells", advance=1)
-            table = hotspot_table(field, values, k=k, kernel=kernel, fdr=fdr)
-            meta = {
-                "source": str(points),
-                "reports": len(cells),
-                "res": res,
-                "k": k,
-                "kernel": kernel,
-                "fdr": fdr,
-                "cells": len(table),
-            }
-            analysis = analytics.Analysis(table, meta)
-        progress.update(task, description=f"writing {out.name}", completed=3)
-        _write("hotspots", analysis, out, HOTSPOT_COLUMNS, basemap, lang)
-    _report("hotspots", analysis, out)
+    params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr}
+    _analyse("hotspots", points, out, options, params)
 
 
+@with_point_options
 def emerging(
     points: Points = None,
     out: Out = Path("emerging.csv"),
     res: Res = 8,
     freq: Annotated[str, typer.Option(help="Time bins: day, week (ISO) or month")] = "week",
     k: K = 1,
-    since: Since = None,
-    until: Until = None,
-    category: CategoryFilter = None,
-    lat_col: LatCol = "lat",
-    lon_col: LonCol = "lon",
-    crs: Crs = "wgs84",
-    time_col: TimeCol = None,
-    category_col: CategoryCol = "category",
-    grids: Grids = None,
-    layer: Layer = None,
-    grids_crs: GridsCrs = "wgs84",
-    unit: UnitCode = None,
-    source: Source = "auto",
-    basemap: Basemap = "osm",
-    lang: Lang = "zh",
+    *,
+    options: PointOptions,
 ) -> None:
     """Emerging hot spots (ArcGIS's classes: new, consecutive, intensifying, persistent,
     diminishing, sporadic, oscillating, historical): every cell with its pattern.
@@ -375,68 +411,8 @@ def emerging(
     A file needs --time-col. Example: gridwatch emerging reports.parquet --time-col
     occurred_at --res 8 --freq week --out emerging.csv
     """
-    config = settings()
-    _check_out(out, TABLE_OUTPUTS)
-    with reported_errors(), progress_bar() as progress:
-        analytics.check_parameters(res=res, k=k, freq=freq)
-        selection = _selection(config, since, until, category, unit, source)
-        task = progress.add_task("reading points", total=4)
-        if points is None:
-            analysis = _from_store(
-                config,
-                selection,
-                lambda session, locator: analytics.emerging(
-                    session,
-                    locator,
-                    selection,
-                    samples_dir=config.samples_dir,
-                    res=res,
-                    freq=freq,
-                    k=k,
-                ),
-                progress,
-                task,
-            )
-        else:
-            if time_col is None:
-                raise GeoInputError("emerging hot spots need the time of each point: --time-col")
-            cells, times = _file_points(
-                points,
-                config,
-                lat_col=lat_col,
-                lon_col=lon_col,
-                crs=crs,
-                time_col=time_col,
-                category_col=category_col,
-                selection=selection,
-            )
-            progress.update(task, description="building the space-time cube", advance=1)
-            held, _ = counts_per_cell(cells, res)
-            area = _area_cells(grids, layer, grids_crs, held, res, k)
-            until_incl = selection.until - pd.Timedelta(microseconds=1) if selection.until else None
-            table = emerging_hotspots(
-                cells,
-                times,
-                res=res,
-                freq=analytics.FREQS[freq],
-                k=k,
-                area_cells=area,
-                start=selection.since,
-                end=until_incl,
-                tz=config.timezone,
-            )
-            meta = {
-                "source": str(points),
-                "reports": len(cells),
-                "res": res,
-                "k": k,
-                "freq": freq,
-                "cells": len(table),
-            }
-            analysis = analytics.Analysis(table, meta)
-        progress.update(task, description=f"writing {out.name}", completed=3)
-        _write("emerging", analysis, out, EMERGING_COLUMNS, basemap, lang)
-    _report("emerging", analysis, out)
+    params = {"res": res, "k": k, "freq": freq}
+    _analyse("emerging", points, out, options, params)
 
 
 def summary(

@@ -30,10 +30,11 @@ from fastapi.responses import Response
 from api.analytics_common import (
     GEOJSON,
     HTML,
+    AnalyticsSettings,
     AnalyticsSettingsDep,
-    SelectionDep,
+    Caller,
+    CallerDep,
     SelectionParams,
-    ViewerDep,
     compressed,
     selection_for,
 )
@@ -90,13 +91,15 @@ def _run(
     settings: Any,
     params: dict[str, Any],
 ) -> analytics.Analysis:
-    if kind == "hotspots":
-        return analytics.hotspots(
-            session, locator, selection, samples_dir=settings.samples_dir, **params
-        )
-    return analytics.emerging(
-        session, locator, selection, samples_dir=settings.samples_dir, **params
-    )
+    """The analysis ``kind`` (hotspots or emerging) with its parameters."""
+    run = analytics.ANALYSES[kind]
+    return run(session, locator, selection, samples_dir=settings.samples_dir, **params)
+
+
+def _geojson_response(kind: str, caller: Caller, params: dict[str, Any], crs: str) -> Response:
+    """The analysis of the caller's selection, as GeoJSON."""
+    analysis = _run(kind, caller.session, caller.locator, caller.chosen(), caller.settings, params)
+    return compressed(caller.request, _geojson(kind, analysis, crs), GEOJSON)
 
 
 def _geojson(kind: str, analysis: analytics.Analysis, crs: str, precision: int = 6) -> str:
@@ -118,12 +121,7 @@ def _datum(crs: str) -> str:
 
 @router.get("/hotspots", response_class=Response)
 def hotspots_geojson(
-    request: Request,
-    session: SessionDep,
-    locator: LocatorDep,
-    settings: SettingsDep,
-    viewer: ViewerDep,
-    selection: SelectionDep,
+    caller: CallerDep,
     res: Res = 9,
     k: K = 1,
     kernel: Kernel = "uniform",
@@ -136,20 +134,13 @@ def hotspots_geojson(
 
     Example: ``/api/v1/hotspots?res=9&k=1&since=2026-10-01&category=garbage_piled&unit=DG20``
     """
-    chosen = selection_for(selection, viewer, settings, locator)
     params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr}
-    analysis = _run("hotspots", session, locator, chosen, settings, params)
-    return compressed(request, _geojson("hotspots", analysis, crs), GEOJSON)
+    return _geojson_response("hotspots", caller, params, crs)
 
 
 @router.get("/hotspots/emerging", response_class=Response)
 def emerging_geojson(
-    request: Request,
-    session: SessionDep,
-    locator: LocatorDep,
-    settings: SettingsDep,
-    viewer: ViewerDep,
-    selection: SelectionDep,
+    caller: CallerDep,
     res: Res = 8,
     freq: Freq = "week",
     k: K = 1,
@@ -160,10 +151,8 @@ def emerging_geojson(
 
     Example: ``/api/v1/hotspots/emerging?res=8&freq=week&unit=DG20``
     """
-    chosen = selection_for(selection, viewer, settings, locator)
     params = {"res": res, "freq": freq, "k": k}
-    analysis = _run("emerging", session, locator, chosen, settings, params)
-    return compressed(request, _geojson("emerging", analysis, crs), GEOJSON)
+    return _geojson_response("emerging", caller, params, crs)
 
 
 # --------------------------------------------------------------------------
@@ -284,36 +273,39 @@ def _notes(analysis: analytics.Analysis, lang: str, tz: str) -> list[str]:
     return lines
 
 
+def _map_options(
+    map_settings: AnalyticsSettings, basemap: str | None, lang: str
+) -> maps.MapOptions:
+    """The page's basemap (the setting's unless asked), language and tiles."""
+    return maps.MapOptions(
+        basemap=basemap or map_settings.map_basemap, lang=lang, tiles=map_settings.map_tiles
+    )
+
+
 def _map_page(
     kind: str,
-    request: Request,
-    session: Any,
-    locator: Any,
-    settings: Any,
-    map_settings: Any,
-    selection: SelectionParams,
-    viewer: Any,
+    caller: Caller,
+    map_settings: AnalyticsSettings,
     params: dict[str, Any],
     basemap: str | None,
     lang: str,
     inline: bool | None,
 ) -> Response:
-    options = maps.MapOptions(
-        basemap=basemap or map_settings.map_basemap, lang=lang, tiles=map_settings.map_tiles
-    )
-    chosen = selection_for(selection, viewer, settings, locator)
-    analysis = _run(kind, session, locator, chosen, settings, params)
+    session, locator = caller.session, caller.locator
+    options = _map_options(map_settings, basemap, lang)
+    chosen = caller.chosen()
+    analysis = _run(kind, session, locator, chosen, caller.settings, params)
     unit = analytics.resolve_unit(locator.directory, chosen.unit)
     if inline is None:
         inline = len(analysis.table) <= map_settings.map_inline_cells
     data_url = None
     if not inline:
         query = signed(
-            request.app.state.case_config.secret,
+            caller.request.app.state.case_config.secret,
             {
                 **params,
-                "since": selection.since,
-                "until": selection.until,
+                "since": caller.selection.since,
+                "until": caller.selection.until,
                 "category": chosen.category,
                 "unit": chosen.unit,
                 "source": chosen.source,
@@ -333,13 +325,13 @@ def _map_page(
         "patrol_points": analytics.patrol_points(session, locator, unit),
         "cases": analytics.case_markers(session, locator, chosen),
         "data_url": data_url,
-        "notes": _notes(analysis, lang, settings.timezone),
+        "notes": _notes(analysis, lang, caller.settings.timezone),
     }
     if kind == "hotspots":
         page = maps.hotspot_map(analysis.table, **overlays)
     else:
         page = maps.emerging_map(analysis.table, **overlays)
-    return compressed(request, maps.render_html(page), HTML)
+    return compressed(caller.request, maps.render_html(page), HTML)
 
 
 Inline = Annotated[
@@ -350,13 +342,8 @@ Inline = Annotated[
 
 @pages.get("/maps/hotspots", response_class=Response)
 def hotspot_map_page(
-    request: Request,
-    session: SessionDep,
-    locator: LocatorDep,
-    settings: SettingsDep,
+    caller: CallerDep,
     map_settings: AnalyticsSettingsDep,
-    viewer: ViewerDep,
-    selection: SelectionDep,
     res: Res = 9,
     k: K = 1,
     kernel: Kernel = "uniform",
@@ -371,31 +358,13 @@ def hotspot_map_page(
     Example: ``/maps/hotspots?res=9&unit=DG20&basemap=gcj02&lang=en``
     """
     params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr}
-    return _map_page(
-        "hotspots",
-        request,
-        session,
-        locator,
-        settings,
-        map_settings,
-        selection,
-        viewer,
-        params,
-        basemap,
-        lang,
-        inline,
-    )
+    return _map_page("hotspots", caller, map_settings, params, basemap, lang, inline)
 
 
 @pages.get("/maps/emerging", response_class=Response)
 def emerging_map_page(
-    request: Request,
-    session: SessionDep,
-    locator: LocatorDep,
-    settings: SettingsDep,
+    caller: CallerDep,
     map_settings: AnalyticsSettingsDep,
-    viewer: ViewerDep,
-    selection: SelectionDep,
     res: Res = 8,
     freq: Freq = "week",
     k: K = 1,
@@ -408,20 +377,7 @@ def emerging_map_page(
     Example: ``/maps/emerging?res=8&freq=week&unit=DG20``
     """
     params = {"res": res, "freq": freq, "k": k}
-    return _map_page(
-        "emerging",
-        request,
-        session,
-        locator,
-        settings,
-        map_settings,
-        selection,
-        viewer,
-        params,
-        basemap,
-        lang,
-        inline,
-    )
+    return _map_page("emerging", caller, map_settings, params, basemap, lang, inline)
 
 
 # --------------------------------------------------------------------------
@@ -449,10 +405,7 @@ def public_counts(
         "res": res,
         "min_reports": min_reports,
         "cells": len(table),
-        "since": selection.since.date().isoformat() if selection.since else None,
-        "until": selection.until.date().isoformat() if selection.until else None,
-        "category": selection.category,
-        "unit": selection.unit,
+        **selection.describe(days=True),
     }
     return table, meta
 
@@ -502,9 +455,7 @@ def public_map(
     if format == "geojson":
         body = maps.cells_geojson(table["cell"], table, meta=meta)
         return compressed(request, body, GEOJSON)
-    options = maps.MapOptions(
-        basemap=basemap or map_settings.map_basemap, lang=lang, tiles=map_settings.map_tiles
-    )
+    options = _map_options(map_settings, basemap, lang)
     towns = analytics.town_outlines(
         session, locator, analytics.resolve_unit(locator.directory, selection.unit)
     )
