@@ -26,7 +26,6 @@ from api.routers import (
 )
 from api.settings import Settings
 from api.workers import Workers
-from grids.cases import CaseConfig
 from grids.db import make_engine, session_factory
 from grids.errors import NotReady
 from grids.locator import GridLocator, LocatorCache, store_revision
@@ -55,15 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return store_revision(session)
 
     locators = LocatorCache(load_locator, revision)
-    case_config = CaseConfig(
-        secret=settings.secret(),
-        max_outside_m=settings.max_outside_m,
-        duplicate_window_days=settings.duplicate_window_days,
-        webhooks=settings.webhooks,
-        reward_daily_cap_yuan=settings.reward_daily_cap_yuan,
-        reward_daily_cap_points=settings.reward_daily_cap_points,
-        timezone=settings.timezone,
-    )
+    case_config = settings.case_config()
     workers = Workers(
         sessions,
         locators,

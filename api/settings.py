@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from grids.cases import CaseConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,6 +83,18 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def case_config(self) -> CaseConfig:
+        """What the case loop needs of these settings (the service and the CLI alike)."""
+        return CaseConfig(
+            secret=self.secret(),
+            max_outside_m=self.max_outside_m,
+            duplicate_window_days=self.duplicate_window_days,
+            webhooks=self.webhooks,
+            reward_daily_cap_yuan=self.reward_daily_cap_yuan,
+            reward_daily_cap_points=self.reward_daily_cap_points,
+            timezone=self.timezone,
+        )
 
     @property
     def cellmap_path(self) -> Path:

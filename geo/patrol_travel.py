@@ -10,6 +10,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from geo.distance import EARTH_RADIUS_M, haversine_m
 from geo.errors import GeoInputError
 
 __all__ = [
@@ -22,27 +23,8 @@ __all__ = [
     "travel_seconds",
 ]
 
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean Earth radius (IUGG), the sphere of the haversine distance."""
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-def haversine_m(
-    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
-) -> FloatArray:
-    """Great-circle distance in metres on a sphere of radius :data:`EARTH_RADIUS_M`.
-
-    Arguments broadcast like numpy arrays, so one call gives a whole matrix.
-    """
-    p1 = np.radians(np.asarray(lat1, dtype=np.float64))
-    p2 = np.radians(np.asarray(lat2, dtype=np.float64))
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
-    a = np.sin(dp / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
-    a = np.clip(a, 0.0, 1.0)
-    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)), dtype=np.float64)
 
 
 def travel_seconds(

@@ -10,18 +10,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from geo.distance import haversine_m
 from grids.case_models import OPEN_STATUSES, STATUSES, Case, utcnow
 from grids.errors import InvalidInput, NotFound
 from grids.models import Category, Person, Unit
 from grids.users import Scope
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def nearby_open_cases(
@@ -53,7 +46,7 @@ def nearby_open_cases(
             Case.lon.between(lon - dlon, lon + dlon),
         )
     ).all()
-    found = [(c, haversine_m(lat, lon, c.lat, c.lon)) for c in rows]
+    found = [(c, float(haversine_m(lat, lon, c.lat, c.lon))) for c in rows]
     found = [
         (c, d)
         for c, d in found

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo import h3cells
 from geo.crs import validate_coordinates
+from geo.distance import haversine_m
 from geo.polygons import read_polygon_file
 from grids.case_models import utcnow
 from grids.errors import ImportRefused, InvalidInput, NotFound
@@ -31,14 +32,6 @@ from grids.patrol_models import POINT_KINDS, CheckIn, PatrolPoint, Team, TeamMem
 CHECKIN_H3_RES = 12
 VISIT_RADIUS_M = 50.0  # a check-in this close to a patrol point is a visit
 SHIFT_GAP = dt.timedelta(minutes=30)  # a longer pause starts a new shift
-
-
-def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
-    """Great-circle distance in metres (sphere of radius 6,371,008.8 m), vectorised."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi, dlmb = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(a))
 
 
 # ---------------------------------------------------------------- patrol points

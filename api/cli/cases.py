@@ -10,7 +10,6 @@ import typer
 
 from api.cli.common import console, load_locator, settings, store_session
 from api.workers import escalate_once
-from grids.cases import CaseConfig
 from grids.db import make_engine, session_factory
 from grids.locator import LocatorCache
 from grids.open311 import import_requests
@@ -20,19 +19,6 @@ from grids.webhooks import deliver_due
 user_app = typer.Typer(help="Users of the API and their tokens.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Open311 API keys for client applications.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Outbound webhooks.", no_args_is_help=True)
-
-
-def case_config() -> CaseConfig:
-    config = settings()
-    return CaseConfig(
-        secret=config.secret(),
-        max_outside_m=config.max_outside_m,
-        duplicate_window_days=config.duplicate_window_days,
-        webhooks=config.webhooks,
-        reward_daily_cap_yuan=config.reward_daily_cap_yuan,
-        reward_daily_cap_points=config.reward_daily_cap_points,
-        timezone=config.timezone,
-    )
 
 
 @user_app.command("create")
@@ -80,7 +66,7 @@ def escalate(
     engine = make_engine(config.database_url)
     try:
         locators = LocatorCache(lambda: load_locator(config), lambda: -1)
-        escalated = escalate_once(session_factory(engine), locators, case_config())
+        escalated = escalate_once(session_factory(engine), locators, config.case_config())
     finally:
         engine.dispose()
     console.print(f"{len(escalated)} cases escalated" + (f": {escalated}" if escalated else ""))
@@ -127,7 +113,7 @@ def import_open311(
         imported, skipped, problems = import_requests(
             session,
             locator,
-            case_config(),
+            config.case_config(),
             path,
             source=source,
             default_category=default_category,
