@@ -9,26 +9,27 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.analytics_routes import install as install_analytics
 from api.assets import mount_static
 from api.middleware import BodyLimit
 from api.routers import (
     cases,
     console,
     health,
+    hotspots,
     locate,
     my,
     open311,
     patrol_plans,
     patrols,
     rewards,
+    summaries,
     units,
 )
 from api.settings import Settings
 from api.workers import Workers
+from grids.city.locator import GridLocator, LocatorCache, store_revision
 from grids.db import make_engine, session_factory
 from grids.errors import NotReady
-from grids.locator import GridLocator, LocatorCache, store_revision
 
 log = logging.getLogger("gridwatch")
 
@@ -101,7 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patrol_plans.pages)
     app.include_router(open311.router)
     app.include_router(console.router)
-    install_analytics(app)
+    app.include_router(hotspots.router, prefix="/api/v1")
+    app.include_router(hotspots.pages)
+    app.include_router(summaries.router, prefix="/api/v1")
+    app.include_router(summaries.pages)
     mount_static(app)
     open311.install(app)
     return app

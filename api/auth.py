@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.deps import LocatorDep
-from grids.case_models import User
-from grids.users import Scope, scope_of, user_for_token
+from grids.accounts.models import User
+from grids.accounts.scope import Scope, scope_of
+from grids.accounts.users import user_for_token
 
 
 def bearer_token(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
-from grids.locator import GridLocator
+from grids.city.locator import GridLocator
 
 
 def get_settings(request: Request) -> Settings:

@@ -6,11 +6,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from geo.errors import GeoInputError
-from grids.cases import IdempotencyConflict, OutsideServiceArea
+from grids.accounts.users import Forbidden, NotAuthenticated
+from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
+from grids.cases.lifecycle import Conflict
+from grids.cases.photos import PhotoTooLarge, UnsupportedPhoto
 from grids.errors import GridwatchError, InvalidInput, NotFound, NotReady, StoreError
-from grids.lifecycle import Conflict
-from grids.photos import PhotoTooLarge, UnsupportedPhoto
-from grids.users import Forbidden, NotAuthenticated
 
 STATUS: dict[type[Exception], int] = {
     GeoInputError: 422,

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from grids.cases import CaseConfig
+from grids.cases.intake import CaseConfig
+from grids.cases.photos import PhotoStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
             reward_daily_cap_yuan=self.reward_daily_cap_yuan,
             reward_daily_cap_points=self.reward_daily_cap_points,
             timezone=self.timezone,
+            photos=PhotoStore(
+                self.photo_dir,
+                max_bytes=int(self.max_photo_mb * 1024 * 1024),
+                max_count=self.max_photos,
+            ),
         )
 
     @property

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from grids.summaries import summary_rows
+from grids.analytics.summaries import summary_rows
 
 KIND_TITLE = {
     "zh": {"day": "日小结", "week": "周汇报", "month": "月汇总"},
@@ -199,7 +199,7 @@ def _card(label: str, change: dict[str, Any], previous_label: str) -> str:
 
 
 def render_summary_html(summary: dict[str, Any], lang: str = "zh") -> str:
-    """The report page of a summary from :func:`grids.summaries.summarise`."""
+    """The report page of a summary from :func:`grids.analytics.summaries.summarise`."""
     text = LABELS["en" if lang == "en" else "zh"]
     period = summary["period"]
     unit = summary["unit"]

@@ -12,12 +12,12 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from grids.cases import CaseConfig
+from grids.cases.escalation import escalate_overdue
+from grids.cases.intake import CaseConfig
+from grids.cases.webhooks import deliver_due
+from grids.city.locator import LocatorCache
 from grids.db import transaction
 from grids.errors import NotReady
-from grids.escalation import escalate_overdue
-from grids.locator import LocatorCache
-from grids.webhooks import deliver_due
 
 log = logging.getLogger("gridwatch.workers")
 

@@ -40,11 +40,11 @@ import shapely
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from geo import maps  # noqa: E402
 from geo.aggregate import complete_field, counts_per_cell, study_area_cells  # noqa: E402
 from geo.h3cells import grid_disks, latlng_to_cells  # noqa: E402
 from geo.h3neighbours import grid_disk_pairs  # noqa: E402
 from geo.hotspots import gi_star, hotspot_table  # noqa: E402
+from geo.maps import pages as maps  # noqa: E402
 from grids.samples import build_sample_city  # noqa: E402
 
 N_REPORTS = 1_000_000

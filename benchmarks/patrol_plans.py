@@ -1,4 +1,4 @@
-"""Patrol route plans: OR-Tools (``geo.patrol_plan.plan_routes``) against the greedy baseline.
+"""Patrol route plans: OR-Tools (``geo.patrol.plan.plan_routes``) against the greedy baseline.
 
 Run with ``.venv/bin/python benchmarks/patrol_plans.py``. For 1 and 3 teams
 over 50, 100 and 200 candidate stops (uniform in a 5 km × 5 km box around
@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from geo.patrol_plan import (  # noqa: E402
+from geo.patrol.plan import (  # noqa: E402
     Candidate,
     MustVisit,
     Plan,

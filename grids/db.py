@@ -30,6 +30,10 @@ from grids.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class GeometryType(TypeDecorator[Any]):
     """A shapely geometry: PostGIS ``geometry(kind, 4326)`` on PostgreSQL, WKB elsewhere.
 

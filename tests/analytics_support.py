@@ -20,14 +20,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.analytics_routes import install
 from api.app import create_app
 from api.settings import Settings
-from grids.case_models import Case
-from grids.cases import CaseConfig, NewReport, create_case
-from grids.escalation import escalate_overdue
-from grids.lifecycle import Action, Conflict, apply_action
-from grids.locator import GridLocator
+from grids.cases.escalation import escalate_overdue
+from grids.cases.intake import CaseConfig, NewReport, create_case
+from grids.cases.lifecycle import Action, Conflict, apply_action
+from grids.cases.models import Case
+from grids.city.locator import GridLocator
 from tests.conftest import Store
 
 TZ = "Asia/Shanghai"
@@ -41,7 +40,7 @@ SUMMARY_DAY = dt.date(2026, 11, 11)
 
 def analytics_app(settings: Settings) -> FastAPI:
     """The service with the analytics routes (added only if the factory has not yet)."""
-    return install(create_app(settings))
+    return create_app(settings)
 
 
 def samples_dir_for(sample_city_dir: Path, tmp: Path) -> Path:
@@ -158,7 +157,9 @@ def make_history(
     clock = [HISTORY_START]
     done = {"cases": 0, "steps": 0, "conflicts": 0}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("grids.cases.utcnow", lambda: clock[0])  # audit rows on the simulated clock
+        patch.setattr(
+            "grids.cases.intake.utcnow", lambda: clock[0]
+        )  # audit rows on the simulated clock
         for step in steps:
             clock[0] = step.at.astimezone(dt.UTC)
             now = clock[0]

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from grids.city.locator import GridLocator
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
-from grids.locator import GridLocator
 from grids.samples import build_sample_city
 from grids.samples.load import load_sample_city, load_sample_patrols
 

@@ -34,17 +34,17 @@ from api.cli.common import (
 from api.cli.route import _progress as progress_bar
 from api.settings import Settings
 from api.summary_report import render_summary_html, summary_csv
-from geo import maps
 from geo.aggregate import as_datetime64, complete_field, counts_per_cell, study_area_cells
 from geo.emerging import emerging_hotspots
 from geo.errors import GeoInputError
 from geo.h3cells import grid_disks, latlng_to_cells
 from geo.hotspots import hotspot_table
+from geo.maps import pages as maps
 from geo.points import read_points, write_table
 from geo.polygons import read_polygon_file
-from grids import analytics
-from grids.directory import Directory
-from grids.summaries import parse_day, period_of, summarise
+from grids.analytics import hotspots as analytics
+from grids.analytics.summaries import parse_day, period_of, summarise
+from grids.city.directory import Directory
 
 TABLE_OUTPUTS = (".csv", ".parquet", ".geojson", ".html")
 SUMMARY_OUTPUTS = (".html", ".json", ".csv")

@@ -10,11 +10,11 @@ import typer
 
 from api.cli.common import console, load_locator, settings, store_session
 from api.workers import escalate_once
+from grids.accounts.users import create_api_key, create_user
+from grids.cases.open311 import import_requests
+from grids.cases.webhooks import deliver_due
+from grids.city.locator import LocatorCache
 from grids.db import make_engine, session_factory
-from grids.locator import LocatorCache
-from grids.open311 import import_requests
-from grids.users import create_api_key, create_user
-from grids.webhooks import deliver_due
 
 user_app = typer.Typer(help="Users of the API and their tokens.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Open311 API keys for client applications.", no_args_is_help=True)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from api.assets import STATIC_DIR
 from api.settings import Settings
 from geo.errors import GeoInputError
-from geo.maps import MapOptions, render_html
+from geo.maps.pages import MapOptions, render_html
+from grids.city.locator import GridLocator
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
 from grids.errors import GridwatchError
-from grids.locator import GridLocator
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

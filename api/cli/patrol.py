@@ -19,13 +19,13 @@ from api.cli.common import (
     store_session,
     write_map_page,
 )
-from geo.patrol_plan import Candidate, MustVisit, Team, plan_routes
-from geo.plan_formats import plan_to_geojson, plan_to_gpx, plan_to_json
-from geo.plan_maps import plan_map
+from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
+from geo.patrol.maps import plan_map
+from geo.patrol.plan import Candidate, MustVisit, Team, plan_routes
 from geo.points import read_points
-from grids.analytics import Selection
-from grids.patrol_planning import candidates_from, hot_cells, must_visit_points
-from grids.patrols import import_points
+from grids.analytics.hotspots import Selection
+from grids.patrols.planning import candidates_from, hot_cells, must_visit_points
+from grids.patrols.service import import_points
 
 app = typer.Typer(help="Patrols: route plans.", no_args_is_help=True)
 OUTPUTS = (".json", ".geojson", ".gpx", ".html")

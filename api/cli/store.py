@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from api.cli.common import console, fail, settings, store_session
+from grids.city.hierarchy import FieldMap, ensure_city, import_units
+from grids.city.people import import_people, import_rosters
+from grids.city.taxonomy import load_taxonomy
 from grids.db import make_engine, upgrade_schema
-from grids.hierarchy import FieldMap, ensure_city, import_units
-from grids.people import import_people, import_rosters
-from grids.taxonomy import load_taxonomy
 
 units_app = typer.Typer(
     help="Administrative units: city, towns, communities, grids.", no_args_is_help=True

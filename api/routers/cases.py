@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -18,16 +17,16 @@ from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
-from grids.case_models import Case, Photo, User
-from grids.case_queries import QueueFilter, get_case, nearby_open_cases, queue
-from grids.case_views import case_view, history
-from grids.cases import NewReport, add_event, create_case, find_idempotent, require_role
+from grids.accounts.models import User
+from grids.accounts.scope import Scope
+from grids.cases.intake import NewReport, add_event, require_role, submit
+from grids.cases.lifecycle import Action, apply_action
+from grids.cases.models import Case, Photo
+from grids.cases.queries import QueueFilter, get_case, nearby_open_cases, queue
+from grids.cases.views import case_view, history
+from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
-from grids.lifecycle import Action, apply_action
-from grids.photos import PhotoLimits, check_count, discard, store_photo
-from grids.unit_queries import parse_bbox
-from grids.users import Scope
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -88,13 +87,6 @@ class ActionIn(BaseModel):
     grid: str | None = Field(default=None, description="reassign: grid code")
     department: str | None = Field(default=None, description="reassign: department code")
     duplicate_of: int | None = Field(default=None, description="merge: the original case id")
-
-
-def _limits(request: Request) -> PhotoLimits:
-    settings = request.app.state.settings
-    return PhotoLimits(
-        max_bytes=int(settings.max_photo_mb * 1024 * 1024), max_count=settings.max_photos
-    )
 
 
 async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
@@ -166,8 +158,8 @@ async def submit_case(
     body, raw_photos = await _read_report(request)
     check_point(body.lat, body.lon)
     parse_crs(body.crs)
-    limits = _limits(request)
-    check_count(len(raw_photos), limits)
+    config = request.app.state.case_config
+    config.photos.check_count(len(raw_photos))
     report = NewReport(
         lat=body.lat,
         lon=body.lon,
@@ -184,7 +176,15 @@ async def submit_case(
     base = str(request.base_url).rstrip("/")
     # the database work blocks: keep it off the event loop
     view, replayed = await run_in_threadpool(
-        _record, request, user, locator, report, raw_photos, idempotency_key, base
+        submit,
+        request.app.state.sessions,
+        locator,
+        config,
+        report,
+        user=user,
+        render=lambda session, item: case_view(session, item, viewer_role=user.role, base_url=base),
+        idempotency_key=idempotency_key,
+        photos=raw_photos,
     )
     if replayed:
         response.status_code = 200
@@ -192,59 +192,6 @@ async def submit_case(
     else:
         response.headers["Location"] = f"/api/v1/cases/{view['id']}"
     return view
-
-
-def _record(
-    request: Request,
-    user: User,
-    locator: Any,
-    report: NewReport,
-    raw_photos: list[tuple[str, bytes]],
-    idempotency_key: str | None,
-    base: str,
-) -> tuple[dict[str, Any], bool]:
-    """Write the case (or find the first one for this key): (view, replayed)."""
-    sessions = request.app.state.sessions
-    if idempotency_key:
-        replay = _replay(sessions, user, idempotency_key, report, base)
-        if replay is not None:
-            return replay, True
-    photo_dir = request.app.state.settings.photo_dir
-    limits = _limits(request)
-    stored = [store_photo(data, name, photo_dir, limits, "report") for name, data in raw_photos]
-    try:
-        with transaction(sessions) as session:
-            item = create_case(
-                session,
-                locator,
-                request.app.state.case_config,
-                report,
-                user=user,
-                idempotency_key=idempotency_key,
-                photos=stored,
-            )
-            return case_view(session, item, viewer_role=user.role, base_url=base), False
-    except IntegrityError:
-        discard(stored, photo_dir)
-        replay = _replay(sessions, user, idempotency_key, report, base) if idempotency_key else None
-        if replay is None:
-            raise
-        return replay, True
-    except BaseException:
-        discard(stored, photo_dir)
-        raise
-
-
-def _replay(
-    sessions: Any, user: User, key: str | None, report: NewReport, base: str
-) -> dict[str, Any] | None:
-    if not key:
-        return None
-    with sessions() as session:
-        existing = find_idempotent(session, user, key, report)
-        return (
-            case_view(session, existing, viewer_role=user.role, base_url=base) if existing else None
-        )
 
 
 def _visible(session: Session, user: User, scope: Scope, case_id: int) -> Case:
@@ -366,18 +313,12 @@ async def add_photos(
     files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
     if not files:
         raise InvalidInput("send one or more files in the multipart field 'photos'")
-    limits = _limits(request)
-    check_count(len(files), limits)
     kind = str(form.get("kind") or "resolution")
-    photo_dir = request.app.state.settings.photo_dir
-    stored: list[Photo] = []
+    store = request.app.state.case_config.photos
+    stored = store.store_all([(f.filename or "photo", await f.read()) for f in files], kind)
     try:
         with transaction(request.app.state.sessions) as session:
             item = _visible(session, user, scope, case_id)
-            for f in files:
-                stored.append(
-                    store_photo(await f.read(), f.filename or "photo", photo_dir, limits, kind)
-                )
             for photo in stored:
                 photo.case_id = item.id
                 session.add(photo)
@@ -397,7 +338,7 @@ async def add_photos(
                 for p in stored
             ]
     except BaseException:
-        discard(stored, photo_dir)
+        store.discard(stored)
         raise
 
 
@@ -416,7 +357,7 @@ def read_photo(
     if photo is None or photo.case_id != item.id:
         raise NotFound(f"no photo {photo_id} on case {case_id}")
     return FileResponse(
-        request.app.state.settings.photo_dir / photo.path, media_type=photo.content_type
+        request.app.state.case_config.photos.path(photo), media_type=photo.content_type
     )
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.analytics_common import (
+from api.analytics_deps import (
     GEOJSON,
     HTML,
     AnalyticsSettings,
@@ -39,12 +39,12 @@ from api.analytics_common import (
     selection_for,
 )
 from api.deps import LocatorDep, SessionDep, SettingsDep
-from geo import maps
 from geo.aggregate import counts_per_cell
 from geo.hotspots import cells_to_strings
-from grids import analytics
+from geo.maps import pages as maps
+from grids.accounts.users import Forbidden
+from grids.analytics import hotspots as analytics
 from grids.errors import InvalidInput, NotFound
-from grids.users import Forbidden
 
 router = APIRouter(tags=["analytics"])
 pages = APIRouter(tags=["maps"])

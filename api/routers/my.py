@@ -9,9 +9,10 @@ from sqlalchemy import or_, select
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
-from grids.case_models import Case, Reporter
-from grids.case_views import history
-from grids.models import Category
+from grids.accounts.models import Reporter
+from grids.cases.models import Case
+from grids.cases.views import history
+from grids.city.models import Category
 
 router = APIRouter(tags=["reporters"])
 

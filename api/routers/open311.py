@@ -17,13 +17,12 @@ from sqlalchemy import select
 
 from api.deps import LocatorDep, SessionDep
 from geo.errors import GeoInputError
-from grids.case_models import Case
-from grids.cases import NewReport, OutsideServiceArea, create_case
-from grids.db import transaction
+from grids.accounts.users import check_api_key
+from grids.cases.intake import NewReport, OutsideServiceArea, submit
+from grids.cases.models import Case
+from grids.cases.open311 import CLOSED_STATES, as_request, service_definition, services
+from grids.city.models import Category
 from grids.errors import GridwatchError
-from grids.models import Category
-from grids.open311 import CLOSED_STATES, as_request, service_definition, services
-from grids.users import check_api_key
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 FORMATS = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
@@ -180,15 +179,24 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
         reporter_phone=fields.get("phone") or None,
         attributes=attributes,
     )
+    with sessions() as session:
+        if session.scalar(select(Category.id).where(Category.code == code)) is None:
+            raise Open311Error(404, f"no service {code!r}; see services.{fmt}")
     try:
-        with transaction(sessions) as session:
-            if session.scalar(select(Category.id).where(Category.code == code)) is None:
-                raise Open311Error(404, f"no service {code!r}; see services.{fmt}")
-            item = create_case(session, locator, request.app.state.case_config, report, user=None)
-            notice = as_request(session, item)["service_notice"]
-            body = [
-                {"service_request_id": str(item.id), "service_notice": notice, "account_id": None}
-            ]
+        body, _ = submit(
+            sessions,
+            locator,
+            request.app.state.case_config,
+            report,
+            user=None,
+            render=lambda session, item: [
+                {
+                    "service_request_id": str(item.id),
+                    "service_notice": as_request(session, item)["service_notice"],
+                    "account_id": None,
+                }
+            ],
+        )
     except (OutsideServiceArea, GeoInputError, GridwatchError) as exc:
         raise Open311Error(400, str(exc)) from exc
     return respond(fmt, "service_requests", body, status=201)

@@ -12,14 +12,15 @@ from pydantic import BaseModel, Field
 
 from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
-from geo.maps import MapOptions, render_html
-from geo.patrol_plan import Candidate, MustVisit, Plan, Team, plan_routes
-from geo.plan_formats import plan_to_geojson, plan_to_gpx, plan_to_json
-from geo.plan_maps import gaps_map, plan_map
-from grids.analytics import Selection
-from grids.cases import require_role
-from grids.patrol_planning import candidates_from, coverage_gaps, hot_cells, must_visit_points
-from grids.users import Forbidden, Scope
+from geo.maps.pages import MapOptions, render_html
+from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
+from geo.patrol.maps import gaps_map, plan_map
+from geo.patrol.plan import Candidate, MustVisit, Plan, Team, plan_routes
+from grids.accounts.scope import Scope
+from grids.accounts.users import Forbidden
+from grids.analytics.hotspots import Selection
+from grids.cases.intake import require_role
+from grids.patrols.planning import candidates_from, coverage_gaps, hot_cells, must_visit_points
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
 pages = APIRouter(tags=["maps"], include_in_schema=True)

@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
-from grids.cases import require_role
+from grids.accounts.scope import Scope
+from grids.accounts.users import Forbidden
+from grids.cases.intake import require_role
+from grids.city.models import Unit
 from grids.db import transaction
 from grids.errors import NotFound
-from grids.models import Unit
-from grids.patrol_models import PatrolPoint, Team
-from grids.patrols import (
+from grids.patrols.models import PatrolPoint, Team
+from grids.patrols.service import (
     CheckInIn,
     attendance,
     coverage,
@@ -27,7 +29,6 @@ from grids.patrols import (
     save_team,
     team_by_code,
 )
-from grids.users import Forbidden, Scope
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
 LEADERS = ("patrol_leader", "dispatcher", "admin")

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
-from grids.cases import require_role
-from grids.rewards import totals
+from grids.cases.intake import require_role
+from grids.cases.rewards import totals
 
 router = APIRouter(tags=["rewards"])
 

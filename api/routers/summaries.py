@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.analytics_common import ViewerDep
+from api.analytics_deps import ViewerDep
 from api.deps import LocatorDep, SessionDep, SettingsDep
 from api.summary_report import render_summary_html, summary_csv
-from grids.analytics import Selection
+from grids.analytics.hotspots import Selection
+from grids.analytics.summaries import parse_day, summarise
 from grids.errors import InvalidInput
-from grids.summaries import parse_day, summarise
 
 router = APIRouter(tags=["summaries"])
 pages = APIRouter(tags=["summaries"])

@@ -10,8 +10,8 @@ import shapely.geometry
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
+from grids.city.queries import parse_bbox, units_in
 from grids.errors import InvalidInput
-from grids.unit_queries import parse_bbox, units_in
 
 router = APIRouter(tags=["units"])
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-import grids.case_models
-import grids.patrol_models  # noqa: F401 - and the patrol tables
-from grids.models import Base
+import grids.accounts.models
+import grids.cases.models
+import grids.patrols.models  # noqa: F401 - and the patrol tables
+from grids.city.models import Base
 
 config = context.config
 target_metadata = Base.metadata

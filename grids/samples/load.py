@@ -8,12 +8,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grids.hierarchy import FieldMap, ImportReport, ensure_city, import_units
-from grids.locator import GridLocator
-from grids.models import Unit
-from grids.patrols import import_points, save_member, save_team
-from grids.people import import_people, import_rosters
-from grids.taxonomy import load_taxonomy
+from grids.city.hierarchy import FieldMap, ImportReport, ensure_city, import_units
+from grids.city.locator import GridLocator
+from grids.city.models import Unit
+from grids.city.people import import_people, import_rosters
+from grids.city.taxonomy import load_taxonomy
+from grids.patrols.service import import_points, save_member, save_team
 
 CITY_CODE = "DG"
 CITY_NAME = "东莞市"

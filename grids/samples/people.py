@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grids.people import PEOPLE_COLUMNS, ROSTER_COLUMNS
+from grids.city.people import PEOPLE_COLUMNS, ROSTER_COLUMNS
 
 SURNAMES = (
     "陈李黄张梁林刘吴罗何郑杨叶钟邓曾谢冯蔡周王袁莫彭卢赖朱苏麦方卓邱余许温欧潘胡徐郭简翟古祁江"

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.settings import Settings
-from grids.models import Assignment, Person, Unit
+from grids.accounts.users import create_user
+from grids.city.models import Assignment, Person, Unit
 from grids.samples import DEMO_LAT, DEMO_LON
-from grids.users import create_user
 from tests.analytics_support import samples_dir_for
 from tests.conftest import Store
 

@@ -18,9 +18,9 @@ from geo.aggregate import complete_field, counts_per_cell, study_area_cells
 from geo.emerging import emerging_hotspots
 from geo.h3cells import grid_disks, latlng_to_cells
 from geo.hotspots import hotspot_table
-from geo.maps import external_links
-from grids.directory import Directory
-from grids.summaries import summarise
+from geo.maps.pages import external_links
+from grids.analytics.summaries import summarise
+from grids.city.directory import Directory
 from tests.analytics_support import SUMMARY_DAY, TZ, make_history, samples_dir_for
 from tests.conftest import Store
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from grids.case_models import Case, WebhookDelivery
-from grids.cases import CaseConfig, NewReport, create_case
+from grids.cases.intake import CaseConfig, NewReport, create_case
+from grids.cases.models import Case, WebhookDelivery
+from grids.cases.webhooks import deliver_due
+from grids.city.locator import GridLocator
 from grids.db import session_factory
-from grids.locator import GridLocator
 from grids.samples import DEMO_LAT, DEMO_LON
-from grids.webhooks import deliver_due
 from tests.conftest import Store
 
 

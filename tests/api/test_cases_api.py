@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from grids.case_models import Case, CaseEvent, Photo, RewardEntry
+from grids.cases.models import Case, CaseEvent, Photo, RewardEntry
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import CaseEnv
 

@@ -27,13 +27,13 @@ from sqlalchemy.orm import selectinload
 from api.settings import Settings
 from geo.aggregate import complete_field, counts_per_cell, study_area_cells
 from geo.hotspots import hotspot_table
-from geo.maps import external_links
-from grids.analytics import area_cells
-from grids.case_models import Case
-from grids.directory import Directory
-from grids.models import Assignment, Person, Unit
-from grids.summaries import summarise
-from grids.users import create_user
+from geo.maps.pages import external_links
+from grids.accounts.users import create_user
+from grids.analytics.hotspots import area_cells
+from grids.analytics.summaries import summarise
+from grids.cases.models import Case
+from grids.city.directory import Directory
+from grids.city.models import Assignment, Person, Unit
 from tests.analytics_support import (
     HISTORY_END,
     HISTORY_START,

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from geo.crs import from_wgs84, to_wgs84
+from grids.city.locator import GridLocator
 from grids.db import head_revision
-from grids.locator import GridLocator
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.conftest import Store
 

@@ -15,8 +15,8 @@ from referencing.jsonschema import DRAFT202012
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from grids.accounts.users import create_api_key
 from grids.samples import DEMO_LAT, DEMO_LON
-from grids.users import create_api_key
 from tests.api.conftest import CaseEnv
 from tests.conftest import REPO
 

@@ -14,8 +14,8 @@ import shapely.geometry
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from grids.accounts.users import create_user
 from grids.samples import DEMO_LAT, DEMO_LON
-from grids.users import create_user
 from tests.api.conftest import CaseEnv
 
 SHIFT = "2026-11-23T19:00:00+08:00"
@@ -253,7 +253,7 @@ def test_cli_imports_patrol_points_all_or_nothing(case_env: CaseEnv, tmp_path: P
     import geopandas as gpd
     from sqlalchemy import select
 
-    from grids.patrol_models import PatrolPoint
+    from grids.patrols.models import PatrolPoint
 
     env = {
         "GRIDWATCH_DATABASE_URL": case_env.settings.database_url,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from grids.patrol_models import CheckIn, PatrolPoint
+from grids.accounts.users import create_user
+from grids.patrols.models import CheckIn, PatrolPoint
 from grids.samples import DEMO_LAT, DEMO_LON
-from grids.users import create_user
 from tests.api.conftest import CaseEnv
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.settings import Settings
-from grids.case_models import Case, CaseEvent, RewardEntry
+from grids.cases.models import Case, CaseEvent, RewardEntry
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import jpeg_with_gps, make_users
 from tests.conftest import Store

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 
 import tests.e2e.test_case_loop_http as case_loop_http
-from grids.models import Unit
-from grids.users import create_user
+from grids.accounts.users import create_user
+from grids.city.models import Unit
 from tests.analytics_support import analytics_app, make_history, samples_dir_for, settings_for
 from tests.conftest import REPO, Store
 

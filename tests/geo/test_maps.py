@@ -1,4 +1,4 @@
-"""geo.maps: GeoJSON of cells, folium pages that link only gridwatch's own files."""
+"""geo.maps.pages: GeoJSON of cells, folium pages that link only gridwatch's own files."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from geo.crs import wgs84_to_gcj02
 from geo.errors import GeoInputError
 from geo.h3cells import grid_disks, latlng_to_cells
 from geo.hotspots import hotspot_table
-from geo.maps import (
+from geo.maps.pages import (
     CLUSTER_CSS,
     CLUSTER_JS,
     EMERGING_COLOURS,

@@ -1,7 +1,7 @@
 """Route plans against exact optima computed here, the shift recomputed here, and bad input.
 
 The exact optimum is a dynamic programme over (subset, last stop) of the least
-travel, written independently of ``geo.patrol_plan`` (its own haversine with
+travel, written independently of ``geo.patrol.plan`` (its own haversine with
 ``math``). The solver is a heuristic (OR-Tools local search with ruin and
 recreate); on these small instances it stops on its round limit well before its
 time limit, so the plans are deterministic and the comparisons are exact: the
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from geo.errors import CoordinateError, GeoInputError
-from geo.patrol_plan import (
+from geo.patrol.plan import (
     Candidate,
     MustVisit,
     Plan,

@@ -17,8 +17,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, shape
 
-from geo.patrol_plan import Candidate, MustVisit, Plan, Team, plan_routes
-from geo.plan_formats import plan_to_geojson, plan_to_gpx, plan_to_json
+from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
+from geo.patrol.plan import Candidate, MustVisit, Plan, Team, plan_routes
 
 TZ = ZoneInfo("Asia/Shanghai")
 GPX_NS = "http://www.topografix.com/GPX/1/1"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from grids.directory import (
+from grids.city.directory import (
     CategoryInfo,
     DepartmentInfo,
     Directory,
@@ -16,7 +16,7 @@ from grids.directory import (
     Shift,
     UnitInfo,
 )
-from grids.dispatch import decide
+from grids.city.dispatch import decide
 from grids.errors import InvalidInput
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from geo.crs import from_wgs84
 from geo.errors import CRSError, GeoInputError, GeometryError
+from grids.city.hierarchy import FieldMap, ensure_city, import_units
+from grids.city.models import Unit
 from grids.errors import ImportRefused
-from grids.hierarchy import FieldMap, ensure_city, import_units
-from grids.models import Unit
 from tests.conftest import Store
 
 TOWN_A = shapely.box(113.70, 23.00, 113.80, 23.10)

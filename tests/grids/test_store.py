@@ -5,8 +5,8 @@ from __future__ import annotations
 import shapely
 from sqlalchemy import inspect, select, text
 
+from grids.city.models import Unit
 from grids.db import current_revision, head_revision, upgrade_schema
-from grids.models import Unit
 from tests.conftest import Store
 
 

@@ -3,7 +3,7 @@
 Three weeks of the sample city's reports go through the real case loop on
 both backends (``tests.analytics_support.make_history``); every number of the
 weekly summary is then recomputed here from the case, audit and ledger rows
-with plain Python, independently of the pandas code in grids.summaries.
+with plain Python, independently of the pandas code in grids.analytics.summaries.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import h3
 import pytest
 from sqlalchemy import select
 
-from grids.case_models import Case, CaseEvent, RewardEntry
-from grids.directory import Directory, UnitInfo
+from grids.analytics.summaries import period_of, summarise
+from grids.cases.models import Case, CaseEvent, RewardEntry
+from grids.city.directory import Directory, UnitInfo
+from grids.city.models import Category
 from grids.errors import InvalidInput, NotFound
-from grids.models import Category
-from grids.summaries import period_of, summarise
 from tests.analytics_support import SUMMARY_DAY, TZ, ZONE, make_history
 from tests.conftest import Store
 

@@ -9,12 +9,12 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from grids.directory import Directory
+from grids.city.directory import Directory
+from grids.city.hierarchy import import_units
+from grids.city.models import Assignment, Category, RosterEntry
+from grids.city.people import import_people, import_rosters
+from grids.city.taxonomy import load_taxonomy
 from grids.errors import ImportRefused
-from grids.hierarchy import import_units
-from grids.models import Assignment, Category, RosterEntry
-from grids.people import import_people, import_rosters
-from grids.taxonomy import load_taxonomy
 from tests.conftest import TAXONOMY, Store
 from tests.grids.test_hierarchy import city_with_towns, write
 

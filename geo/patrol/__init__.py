@@ -1,0 +1,5 @@
+"""Patrol route plans: a prize-collecting team orienteering problem, solved with OR-Tools.
+
+Entry points: ``plan.plan_routes`` and ``plan.greedy_plan``; ``formats`` writes JSON,
+GeoJSON and GPX; ``maps`` draws a plan and the coverage gaps.
+"""

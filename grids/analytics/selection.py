@@ -1,0 +1,161 @@
+"""Which reports and which parameters a hot-spot analysis runs on, and the points it gets.
+
+A :class:`Selection` names the reports (a time window, a category, a unit, a
+source); :func:`check_parameters` refuses analysis parameters outside what
+``geo`` supports; :class:`ReportPoints` is what either source of reports
+(``grids.analytics.cases``, ``grids.analytics.samples``) yields for a selection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geo.emerging import Freq
+from geo.hotspots import KERNELS
+from grids.cases.intake import CASE_H3_RES
+from grids.city.directory import Directory, UnitInfo
+from grids.city.dispatch import category_of
+from grids.errors import InvalidInput, NotFound
+
+SOURCES = ("auto", "cases", "samples")
+SOURCE_CASES = "cases"
+SOURCE_SAMPLES = "sample_reports"
+RES_RANGE = (4, 12)
+K_RANGE = (1, 3)
+FREQS: dict[str, Freq] = {"day": "D", "week": "W", "month": "M"}
+
+
+def parse_instant(text: str | None, tz: str, *, name: str = "time") -> dt.datetime | None:
+    """``YYYY-MM-DD`` (local midnight) or an ISO 8601 time (naive = local) as aware UTC."""
+    if text is None or text == "":
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{name} {text!r} is not a date or time; use YYYY-MM-DD or an ISO 8601 time "
+            "such as 2026-11-16T08:00 (local time) or 2026-11-16T00:00Z"
+        ) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(dt.UTC)
+
+
+def check_parameters(
+    *, res: int, k: int = 1, kernel: str = "uniform", freq: str | None = None
+) -> None:
+    """Refuse parameters outside what the analysis supports, saying what is allowed."""
+    lo, hi = RES_RANGE
+    if not lo <= res <= hi:
+        raise InvalidInput(
+            f"res must be an H3 resolution from {lo} to {hi} (reports keep their cell at "
+            f"{CASE_H3_RES}; 8 is about 0.7 km², 9 about 0.1 km²), got {res}"
+        )
+    if not K_RANGE[0] <= k <= K_RANGE[1]:
+        raise InvalidInput(f"k (the k-ring size) must be 1, 2 or 3, got {k}")
+    if kernel not in KERNELS:
+        raise InvalidInput(f"unknown kernel {kernel!r}; use one of {', '.join(KERNELS)}")
+    if freq is not None and freq not in FREQS:
+        raise InvalidInput(f"freq must be one of {', '.join(FREQS)}, got {freq!r}")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which reports: a time window, a category, a unit (code; None is the city), a source."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    category: str | None = None
+    unit: str | None = None
+    source: str = "auto"
+
+    def check(self, directory: Directory) -> UnitInfo | None:
+        """Validate against the directory; returns the unit (None for the whole city)."""
+        if self.source not in SOURCES:
+            raise InvalidInput(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.since and self.until and self.until <= self.since:
+            raise InvalidInput("until must lie after since")
+        category_of(directory, self.category)  # refuses unknown codes, listing the valid ones
+        return resolve_unit(directory, self.unit)
+
+    @property
+    def last_instant(self) -> dt.datetime | None:
+        """The last instant inside the window (``until`` is exclusive); None when open."""
+        return self.until - dt.timedelta(microseconds=1) if self.until else None
+
+    def in_window(self, times: NDArray[np.datetime64]) -> NDArray[np.bool_]:
+        """Which of these UTC times (naive ns) lie in the window."""
+        keep = np.ones(len(times), dtype=bool)
+        if self.since is not None:
+            keep &= times >= np.datetime64(self.since.replace(tzinfo=None), "ns")
+        if self.until is not None:
+            keep &= times < np.datetime64(self.until.replace(tzinfo=None), "ns")
+        return keep
+
+    def describe(self, *, days: bool = False) -> dict[str, Any]:
+        """The window (ISO times, or dates with ``days``), category and unit, as a result
+        states what it was computed on."""
+
+        def instant(value: dt.datetime | None) -> str | None:
+            if value is None:
+                return None
+            return value.date().isoformat() if days else value.isoformat()
+
+        return {
+            "since": instant(self.since),
+            "until": instant(self.until),
+            "category": self.category,
+            "unit": self.unit,
+        }
+
+
+def resolve_unit(directory: Directory, code: str | None) -> UnitInfo | None:
+    """The unit with this code; None (the whole city) for no code or the city's own."""
+    if code is None or code == "":
+        return None
+    unit = directory.units_by_code.get(code)
+    if unit is None:
+        raise NotFound(f"no unit with code {code!r}; see /api/v1/grids?level=town for codes")
+    return None if unit.level == "city" else unit
+
+
+def in_scope(directory: Directory, unit: UnitInfo | None, unit_ids: frozenset[int] | None) -> bool:
+    """Whether a unit (None: the city) lies within a scope of unit ids (None: everywhere)."""
+    if unit_ids is None:
+        return True
+    if unit is None:
+        return False
+    return any(u.id in unit_ids for u in directory.path(unit.id))
+
+
+def scoped_selection(selection: Selection, default_unit: str | None) -> Selection:
+    """The selection with the caller's own unit when they named none."""
+    if selection.unit or default_unit is None:
+        return selection
+    return Selection(
+        selection.since, selection.until, selection.category, default_unit, selection.source
+    )
+
+
+@dataclass(frozen=True)
+class ReportPoints:
+    """Reports ready for ``geo``: fine cell, UTC time (naive ns) and category of each.
+
+    ``source`` is ``"cases"`` or ``"sample_reports"``; ``excluded`` counts the
+    cases left out as rejected invalid or duplicate.
+    """
+
+    source: str
+    cells: NDArray[np.uint64]
+    times: NDArray[np.datetime64]
+    categories: NDArray[np.object_]
+    excluded: int = 0
+
+    def __len__(self) -> int:
+        return len(self.cells)

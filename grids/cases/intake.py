@@ -1,0 +1,370 @@
+"""Intake of reports: routing at once, idempotent retries, photos, possible duplicates.
+
+Every door (the JSON API, Open311, the importers, the sample city) records a
+report through :func:`submit`. A case is written in one transaction with its
+first audit rows, its photos' rows and its webhook deliveries, so a report is
+either wholly accepted and durable or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import shapely
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo import h3cells
+from geo.crs import to_wgs84
+from grids.accounts.models import User
+from grids.accounts.reporters import reporter_for
+from grids.accounts.users import Forbidden
+from grids.cases.models import Case, CaseEvent, IdempotencyKey, Photo
+from grids.cases.photos import PhotoStore
+from grids.cases.queries import nearby_open_cases
+from grids.cases.webhooks import enqueue
+from grids.city.dispatch import category_of
+from grids.city.locator import GridLocator
+from grids.city.models import Category
+from grids.db import transaction, utcnow
+from grids.errors import InvalidInput
+
+CASE_H3_RES = 12
+"""Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
+
+SOURCES = ("app", "wechat", "patrol", "hotline", "open311", "import")
+
+T = TypeVar("T")
+
+
+class IdempotencyConflict(InvalidInput):
+    """The same Idempotency-Key with a different request body."""
+
+
+class OutsideServiceArea(InvalidInput):
+    """A point too far from every grid to be a report of this city."""
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    """What the case loop needs from the service's settings."""
+
+    secret: str
+    max_outside_m: float = 2000.0
+    duplicate_window_days: float = 7.0
+    webhooks: dict[str, list[str]] = field(default_factory=dict)
+    reward_daily_cap_yuan: float = 100.0
+    reward_daily_cap_points: int = 100
+    timezone: str = "Asia/Shanghai"
+    photos: PhotoStore | None = None
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A report as submitted (coordinates in ``crs``)."""
+
+    lat: float
+    lon: float
+    category: str
+    crs: str = "wgs84"
+    description: str = ""
+    occurred_at: dt.datetime | None = None
+    source: str = "app"
+    reporter_id: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """A hash of the body, to refuse an Idempotency-Key reused for something else."""
+        body = json.dumps(
+            {
+                k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                for k, v in self.__dict__.items()
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def submit(
+    sessions: sessionmaker[Session],
+    locator: GridLocator,
+    config: CaseConfig,
+    report: NewReport,
+    *,
+    user: User | None,
+    render: Callable[[Session, Case], T],
+    idempotency_key: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+) -> tuple[T, bool]:
+    """Record a report, or find the case a try with the same key made: ``(render(case), replayed)``.
+
+    Photos are checked and written before the transaction and removed again if
+    it fails; two concurrent tries with one key meet on the key's unique index,
+    and the loser returns the winner's case.
+    """
+    if idempotency_key:
+        replay = _replay(sessions, user, idempotency_key, report, render)
+        if replay is not None:
+            return replay, True
+    store = config.photos
+    if photos and store is None:
+        raise InvalidInput("this service takes no photos (no photo directory configured)")
+    stored = store.store_all(list(photos), "report") if store and photos else []
+    try:
+        with transaction(sessions) as session:
+            item = create_case(
+                session,
+                locator,
+                config,
+                report,
+                user=user,
+                idempotency_key=idempotency_key,
+                photos=stored,
+            )
+            return render(session, item), False
+    except IntegrityError:
+        if store:
+            store.discard(stored)
+        replay = (
+            _replay(sessions, user, idempotency_key, report, render) if idempotency_key else None
+        )
+        if replay is None:
+            raise
+        return replay, True
+    except BaseException:
+        if store:
+            store.discard(stored)
+        raise
+
+
+def _replay(
+    sessions: sessionmaker[Session],
+    user: User | None,
+    key: str,
+    report: NewReport,
+    render: Callable[[Session, Case], T],
+) -> T | None:
+    with sessions() as session:
+        existing = find_idempotent(session, user, key, report)
+        return render(session, existing) if existing else None
+
+
+def find_idempotent(
+    session: Session, user: User | None, key: str, report: NewReport
+) -> Case | None:
+    """The case a previous request with this key created, or None; refuses a changed body."""
+    row = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.scope == _scope_key(user), IdempotencyKey.key == key
+        )
+    )
+    if row is None:
+        return None
+    if row.request_hash != report.fingerprint():
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key!r} was used for a different request; use a new key"
+        )
+    return session.get(Case, row.case_id) if row.case_id else None
+
+
+def create_case(
+    session: Session,
+    locator: GridLocator,
+    config: CaseConfig,
+    report: NewReport,
+    *,
+    user: User | None,
+    idempotency_key: str | None = None,
+    photos: list[Photo] | None = None,
+    now: dt.datetime | None = None,
+    external: tuple[str, str] | None = None,
+    allow_outside: bool = False,
+) -> Case:
+    """Route and record a report; the caller commits (see the module docstring)."""
+    now = now or utcnow()
+    if report.source not in SOURCES:
+        raise InvalidInput(f"source must be one of {list(SOURCES)}, got {report.source!r}")
+    directory = locator.directory
+    category = category_of(directory, report.category)  # refuses unknown codes, listing valid ones
+    assert category is not None
+    occurred = report.occurred_at or now
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=locator.tz)
+    if occurred > now + dt.timedelta(minutes=10):
+        raise InvalidInput(f"occurred_at {occurred.isoformat()} is in the future")
+    if len(report.description) > 4000:
+        raise InvalidInput("description is longer than 4000 characters")
+
+    decision = locator.route(
+        report.lat, report.lon, crs=report.crs, at=occurred, category=report.category
+    )
+    lat, lon = (float(v) for v in to_wgs84(report.lat, report.lon, report.crs))
+    if decision.grid is None and not allow_outside:
+        distance = locator.cellmap.distance_to_nearest(lat, lon, config.max_outside_m)
+        if distance is None:
+            raise OutsideServiceArea(
+                f"({lat:.6f}, {lon:.6f}) is more than {config.max_outside_m:.0f} m from every "
+                "grid of this city; check the coordinates and their crs (wgs84, gcj02, bd09)"
+            )
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                scope=_scope_key(user), key=idempotency_key, request_hash=report.fingerprint()
+            )
+        )
+        session.flush()  # a concurrent twin waits here on the unique key, then fails
+    reporter = reporter_for(
+        session,
+        config.secret,
+        user=user,
+        external_id=report.reporter_id,
+        name=report.reporter_name,
+        phone=report.reporter_phone,
+    )
+    cat_row = session.scalar(select(Category).where(Category.code == report.category))
+    assert cat_row is not None
+    dept_id = cat_row.department_id
+    grid = decision.grid
+    community = decision.unit_at("community")
+    town = decision.unit_at("town")
+    reported = now
+    item = Case(
+        status="routed",
+        version=1,
+        category_id=cat_row.id,
+        department_id=dept_id,
+        description=report.description,
+        source=report.source,
+        lat=lat,
+        lon=lon,
+        geom=shapely.Point(lon, lat),
+        h3_cell=int(h3cells.latlng_to_cells(np.array([lat]), np.array([lon]), CASE_H3_RES)[0]),
+        match=decision.match,
+        snap_distance_m=decision.snap_distance_m,
+        grid_id=grid.id if grid else None,
+        community_id=community.id if community else None,
+        town_id=town.id if town else None,
+        assignee_kind=decision.assignee_kind,
+        assignee_unit_id=decision.assignee_unit.id if decision.assignee_unit else None,
+        officer_id=decision.officer.id if decision.officer else None,
+        escalation_level=0,
+        routing=decision.to_dict(),
+        reporter_id=reporter.id if reporter else None,
+        submitted_by_id=user.id if user else None,
+        occurred_at=occurred,
+        reported_at=reported,
+        updated_at=reported,
+        ack_due=reported + dt.timedelta(minutes=category.ack_minutes),
+        verify_due=reported + dt.timedelta(minutes=category.verify_minutes),
+        close_due=reported + dt.timedelta(minutes=category.close_minutes),
+        missed="",
+        attributes=report.attributes,
+        external_source=external[0] if external else None,
+        external_id=external[1] if external else None,
+    )
+    item.next_due = item.ack_due
+    duplicate = nearby_open_cases(
+        session, config.duplicate_window_days, lat, lon, report.category, now=now, limit=1
+    )
+    if duplicate:
+        item.possible_duplicate_of_id = duplicate[0][0].id
+    session.add(item)
+    session.flush()
+    actor_role = user.role if user else "system"
+    add_event(
+        session,
+        item,
+        "report",
+        None,
+        "reported",
+        actor_user=user,
+        actor_role=actor_role,
+        public_note="已收到您的报告 / report received",
+        lat=lat,
+        lon=lon,
+        at=now,
+    )
+    add_event(
+        session,
+        item,
+        "route",
+        "reported",
+        "routed",
+        actor_user=None,
+        actor_role="system",
+        note="; ".join(decision.reasons),
+        public_note="已分派给网格员处理 / assigned to the grid officer",
+        data={
+            "routing": decision.to_dict(),
+            "possible_duplicate_of": item.possible_duplicate_of_id,
+        },
+        at=now,
+    )
+    for photo in photos or []:
+        photo.case_id = item.id
+        session.add(photo)
+    if idempotency_key is not None:
+        row = session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.scope == _scope_key(user), IdempotencyKey.key == idempotency_key
+            )
+        )
+        assert row is not None
+        row.case_id = item.id
+    enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
+    session.flush()
+    return item
+
+
+def add_event(
+    session: Session,
+    item: Case,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    *,
+    actor_user: User | None,
+    actor_role: str,
+    note: str = "",
+    public_note: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> CaseEvent:
+    """Append one audit row; rows are never updated or deleted."""
+    event = CaseEvent(
+        case_id=item.id,
+        at=at or utcnow(),
+        action=action,
+        actor_user_id=actor_user.id if actor_user else None,
+        actor_role=actor_role,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        public_note=public_note,
+        lat=lat,
+        lon=lon,
+        data=data or {},
+    )
+    session.add(event)
+    return event
+
+
+def _scope_key(user: User | None) -> str:
+    return f"user:{user.id}" if user is not None else "anonymous"
+
+
+def require_role(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden(f"a {user.role} may not do this; it needs one of {list(roles)}")

@@ -1,0 +1,143 @@
+"""Reading cases: the dispatch queue, one case in scope, open cases nearby (duplicates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from geo.distance import haversine_m
+from grids.accounts.scope import Scope
+from grids.cases.models import OPEN_STATUSES, STATUSES, Case
+from grids.city.models import Category, Person, Unit
+from grids.db import utcnow
+from grids.errors import InvalidInput, NotFound
+
+
+def nearby_open_cases(
+    session: Session,
+    window_days: float,
+    lat: float,
+    lon: float,
+    category: str,
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 20,
+    scope: Scope | None = None,
+) -> list[tuple[Case, float]]:
+    """Open cases of the same category within its duplicate radius and window, nearest first."""
+    now = now or utcnow()
+    cat = session.scalar(select(Category).where(Category.code == category))
+    if cat is None:
+        raise InvalidInput(f"unknown category {category!r}")
+    radius = cat.duplicate_radius_m
+    dlat = radius / 110_574.0
+    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    since = now - dt.timedelta(days=window_days)
+    rows = session.scalars(
+        select(Case).where(
+            Case.category_id == cat.id,
+            Case.status.in_(OPEN_STATUSES),
+            Case.reported_at >= since,
+            Case.lat.between(lat - dlat, lat + dlat),
+            Case.lon.between(lon - dlon, lon + dlon),
+        )
+    ).all()
+    found = [(c, float(haversine_m(lat, lon, c.lat, c.lon))) for c in rows]
+    found = [
+        (c, d)
+        for c, d in found
+        if d <= radius and (scope is None or scope.covers(c.grid_id, c.town_id, c.community_id))
+    ]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
+
+
+def get_case(session: Session, case_id: int, scope: Scope | None) -> Case:
+    """A case the scope may see; out of scope looks the same as missing (no probing)."""
+    item = session.get(Case, case_id)
+    if item is None or (
+        scope is not None and not scope.covers(item.grid_id, item.town_id, item.community_id)
+    ):
+        raise NotFound(f"no case {case_id}")
+    return item
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    statuses: tuple[str, ...] = ()
+    grid: str | None = None
+    town: str | None = None
+    category: str | None = None
+    officer: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def queue(
+    session: Session,
+    scope: Scope,
+    filters: QueueFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> tuple[list[Case], int]:
+    """The dispatch queue: overdue first (earliest deadline first), then newest."""
+    now = now or utcnow()
+    bad = set(filters.statuses) - set(STATUSES)
+    if bad:
+        raise InvalidInput(f"unknown status {sorted(bad)}; use {list(STATUSES)}")
+    query = select(Case)
+    conditions: list[Any] = []
+    if filters.statuses:
+        conditions.append(Case.status.in_(filters.statuses))
+    for code, column in ((filters.grid, Case.grid_id), (filters.town, Case.town_id)):
+        if code is not None:
+            unit = session.scalar(select(Unit).where(Unit.code == code))
+            if unit is None:
+                raise InvalidInput(f"unknown unit {code!r}")
+            conditions.append(column == unit.id)
+    if filters.category is not None:
+        cat = session.scalar(select(Category).where(Category.code == filters.category))
+        if cat is None:
+            raise InvalidInput(f"unknown category {filters.category!r}")
+        conditions.append(Case.category_id == cat.id)
+    if filters.officer is not None:
+        person = session.scalar(select(Person).where(Person.code == filters.officer))
+        if person is None:
+            raise InvalidInput(f"unknown officer {filters.officer!r}")
+        conditions.append(Case.officer_id == person.id)
+    if filters.since is not None:
+        conditions.append(Case.reported_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Case.reported_at < filters.until)
+    if filters.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        conditions.append(
+            and_(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
+        )
+    conditions.extend(_scope_conditions(scope))
+    if conditions:
+        query = query.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    overdue = case((and_(Case.next_due.is_not(None), Case.next_due < now), 0), else_=1)
+    rows = session.scalars(
+        query.order_by(overdue, Case.next_due.is_(None), Case.next_due, Case.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def _scope_conditions(scope: Scope) -> list[Any]:
+    if scope.everywhere:
+        return []
+    if scope.grid_ids is not None:
+        return [Case.grid_id.in_(scope.grid_ids or {-1})]
+    units = scope.unit_ids or {-1}
+    return [or_(Case.grid_id.in_(units), Case.town_id.in_(units), Case.community_id.in_(units))]
