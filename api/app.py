@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.assets import mount_static
-from api.middleware import BodyLimit
+from api.middleware import BodyLimit, StoreGate, StoreReadiness
 from api.routers import (
     cases,
     console,
@@ -56,20 +56,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     locators = LocatorCache(load_locator, revision)
     case_config = settings.case_config()
+    readiness = StoreReadiness(settings.database_url)
     workers = Workers(
         sessions,
         locators,
         case_config,
         escalation_interval_s=settings.escalation_interval_s,
         webhook_interval_s=settings.webhook_interval_s,
+        ready=lambda: readiness.problem() is None,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:  # build or load the cell map now, not on the first request
-            locators.get()
-        except NotReady as exc:
-            log.warning("%s", exc)
+        problem = readiness.problem()
+        if problem is not None:  # answer 503 until `gridwatch init` has run
+            log.warning("%s", problem)
+        else:
+            try:  # build or load the cell map now, not on the first request
+                locators.get()
+            except NotReady as exc:
+                log.warning("%s", exc)
         workers.start()
         yield
         workers.stop()
@@ -89,8 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(
         BodyLimit,
-        max_bytes=int((settings.max_photos + 1) * settings.max_photo_mb * 1024 * 1024 * 1.2),
+        max_multipart_bytes=int(
+            (settings.max_photos + 1) * settings.max_photo_mb * 1024 * 1024 * 1.2
+        ),
+        max_body_bytes=int(settings.max_json_mb * 1024 * 1024),
     )
+    app.add_middleware(StoreGate, readiness=readiness)
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1")

@@ -6,13 +6,26 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grids.cases.intake import CaseConfig
 from grids.cases.photos import PhotoStore
+from grids.samples.sources import CHECKOUT_DIR
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def default_data_dir() -> Path:
+    """``var/`` of the source checkout gridwatch runs from (``make run``), else the per-user
+    data directory (``~/.local/share/gridwatch`` on Linux): never inside site-packages."""
+    if CHECKOUT_DIR.is_dir():
+        return CHECKOUT_DIR.parent / "var"
+    return platformdirs.user_data_path("gridwatch", appauthor=False)
+
+
+def default_samples_dir(data_dir: Path) -> Path:
+    """The checkout's ``data_samples/``, else ``samples/`` in the data directory."""
+    return CHECKOUT_DIR if CHECKOUT_DIR.is_dir() else data_dir / "samples"
 
 
 class Settings(BaseSettings):
@@ -23,13 +36,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", env_file=".env", extra="ignore")
 
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where the store, caches and uploads live"
+    )
     database_url: str = Field(
-        default=f"sqlite:///{REPO_ROOT / 'var' / 'gridwatch.db'}",
+        default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'gridwatch.db'}",
         description="SQLAlchemy URL: sqlite:///file.db (embedded) or postgresql://user@host/db",
     )
-    data_dir: Path = Field(default=REPO_ROOT / "var", description="Where caches and uploads live")
     samples_dir: Path = Field(
-        default=REPO_ROOT / "data_samples", description="The sample city's sources"
+        default_factory=lambda data: default_samples_dir(data["data_dir"]),
+        description="The sample city's sources; `samples build` writes into its generated/",
     )
     timezone: str = Field(default="Asia/Shanghai", description="Local time of rosters and reports")
     snap_meters: float = Field(default=100.0, ge=0, description="Snap points this close to a grid")
@@ -42,6 +58,11 @@ class Settings(BaseSettings):
     )
     max_photo_mb: float = Field(default=10.0, gt=0, description="Largest photo accepted")
     max_photos: int = Field(default=5, ge=0, description="Photos per report or resolution")
+    max_json_mb: float = Field(
+        default=2.0,
+        gt=0,
+        description="Largest body that is not multipart (JSON): 10,000 check-ins fit in 2 MB",
+    )
     max_outside_m: float = Field(
         default=2000.0, ge=0, description="Refuse reports farther than this from every grid"
     )

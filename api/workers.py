@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +32,8 @@ def escalate_once(
 
 
 class Workers:
-    """One daemon thread that wakes up on each worker's interval until stopped."""
+    """One daemon thread that wakes up on each worker's interval until stopped; it does
+    nothing while ``ready()`` says the store is not initialised."""
 
     def __init__(
         self,
@@ -41,8 +43,10 @@ class Workers:
         *,
         escalation_interval_s: float,
         webhook_interval_s: float,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sessions = sessions
+        self.ready = ready
         self.locators = locators
         self.config = config
         self.intervals = {"escalate": escalation_interval_s, "webhooks": webhook_interval_s}
@@ -69,6 +73,8 @@ class Workers:
             self._stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
     def _run_one(self, name: str) -> None:
+        if not self.ready():
+            return
         try:
             if name == "escalate":
                 escalated = escalate_once(self.sessions, self.locators, self.config)

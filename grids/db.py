@@ -22,10 +22,11 @@ from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import DateTime, Engine, LargeBinary, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from grids.errors import StoreError
+from grids.errors import StoreError, StoreNotInitialised
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -185,3 +186,44 @@ def current_revision(engine: Engine) -> str | None:
         return None
     with engine.connect() as conn:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def shown_url(url: str) -> str:
+    """The database URL as messages show it: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_schema(url: str) -> None:
+    """Refuse a store that does not hold this gridwatch's schema, creating nothing.
+
+    The one rule for every command and for the service: only ``gridwatch init``
+    creates or upgrades the schema; anything else on a store that was never
+    initialised (or is at an older migration) raises :class:`StoreNotInitialised`
+    saying so. A SQLite file that does not exist is not created.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        if not Path(database).exists():
+            raise StoreNotInitialised(
+                f"the store {shown_url(url)} is not initialised (no database file): {_INIT}"
+            )
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the store {shown_url(url)}: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if revision is None:
+        raise StoreNotInitialised(f"the store {shown_url(url)} is not initialised: {_INIT}")
+    if revision != head:
+        raise StoreNotInitialised(
+            f"the store {shown_url(url)} is at migration {revision}, this gridwatch needs "
+            f"{head}: run `gridwatch init` to upgrade it (a store newer than this gridwatch "
+            "needs a newer gridwatch)"
+        )
+
+
+_INIT = "run `gridwatch init` first (GRIDWATCH_DATABASE_URL chooses the database)"

@@ -9,6 +9,10 @@ class StoreError(GridwatchError):
     """The store cannot be used as configured (bad URL, schema too old)."""
 
 
+class StoreNotInitialised(StoreError):
+    """The store's schema was never created, or is older than the code: run `gridwatch init`."""
+
+
 class NotFound(GridwatchError):
     """A unit, person, category or other record that does not exist."""
 

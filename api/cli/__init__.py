@@ -1,4 +1,9 @@
-"""The ``gridwatch`` command line: one Typer app, subcommands per concern."""
+"""The ``gridwatch`` command line: one Typer app, subcommands per concern.
+
+The modules load only typer and rich (``gridwatch --help`` answers at once);
+each command imports what it needs when it runs. See ``api/cli/common.py`` for
+the one rule about a store that was never initialised.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,7 @@ from typing import Annotated
 import typer
 
 from api.cli import analytics, cases, patrol, route, samples, store
-from api.cli.common import console
-from api.settings import Settings
+from api.cli.common import console, settings
 
 app = typer.Typer(
     help="gridwatch: route citizens' reports to the grid officer on duty.\n\n"
@@ -42,17 +46,18 @@ def serve(
 ) -> None:
     """Serve the API, the console and the maps.
 
+    On a store that was never initialised it answers 503 (run `gridwatch init`) until it is.
+
     Example: gridwatch serve --port 8000, then open http://127.0.0.1:8000/docs
     """
     import uvicorn
 
     from api.app import create_app
 
-    settings = Settings()
-    console.print(
-        f"gridwatch on http://{host or settings.host}:{port or settings.port} (docs at /docs)"
-    )
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    config = settings()
+    host, port = host or config.host, port or config.port
+    console.print(f"gridwatch on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(config), host=host, port=port)
 
 
 def main() -> None:

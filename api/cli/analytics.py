@@ -15,36 +15,30 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
-import numpy as np
-import pandas as pd
-import shapely
 import typer
 
 from api.cli.common import (
+    Decimal,
+    Sep,
     console,
     fail,
     load_locator,
+    read_point_file,
     reported_errors,
     settings,
     store_session,
     write_map_page,
 )
 from api.cli.route import _progress as progress_bar
-from api.settings import Settings
-from api.summary_report import render_summary_html, summary_csv
-from geo.aggregate import as_datetime64, complete_field, counts_per_cell, study_area_cells
-from geo.emerging import emerging_hotspots
-from geo.errors import GeoInputError
-from geo.h3cells import grid_disks, latlng_to_cells
-from geo.hotspots import hotspot_table
-from geo.maps import pages as maps
-from geo.points import read_points, write_table
-from geo.polygons import read_polygon_file
-from grids.analytics import hotspots as analytics
-from grids.analytics.summaries import parse_day, period_of, summarise
-from grids.city.directory import Directory
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from api.settings import Settings
+    from grids.analytics import hotspots as analytics
 
 TABLE_OUTPUTS = (".csv", ".parquet", ".geojson", ".html")
 SUMMARY_OUTPUTS = (".html", ".json", ".csv")
@@ -76,8 +70,15 @@ CategoryFilter = Annotated[str | None, typer.Option(help="Only reports of this c
 LatCol = Annotated[str, typer.Option(help="Latitude column (CSV/Parquet)")]
 LonCol = Annotated[str, typer.Option(help="Longitude column (CSV/Parquet)")]
 Crs = Annotated[str, typer.Option(help="Datum of the points: wgs84, gcj02 or bd09")]
+#: The time column of a file when --time-col is not given: the first of these it has.
+TIME_COLUMNS = ("occurred_at", "time", "timestamp", "datetime")
 TimeCol = Annotated[
-    str | None, typer.Option(help="Time column (ISO 8601; times without a zone are local)")
+    str | None,
+    typer.Option(
+        help="Time column (ISO 8601; times without a zone are local); default: "
+        + ", ".join(TIME_COLUMNS[:-1])
+        + f" or {TIME_COLUMNS[-1]}, the first the file has"
+    ),
 ]
 CategoryCol = Annotated[str, typer.Option(help="Category column, for --category")]
 Grids = Annotated[
@@ -112,6 +113,8 @@ class PointOptions:
     lat_col: LatCol = "lat"
     lon_col: LonCol = "lon"
     crs: Crs = "wgs84"
+    sep: Sep = None
+    decimal: Decimal = None
     time_col: TimeCol = None
     category_col: CategoryCol = "category"
     grids: Grids = None
@@ -123,6 +126,9 @@ class PointOptions:
     lang: Lang = "zh"
 
     def selection(self, config: Settings) -> analytics.Selection:
+        from geo.errors import GeoInputError
+        from grids.analytics import hotspots as analytics
+
         tz = config.timezone
         selection = analytics.Selection(
             analytics.parse_instant(self.since, tz, name="--since"),
@@ -192,13 +198,32 @@ class _PointFile:
     selection: analytics.Selection
     step: Callable[[str], None]
 
-    def points(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Fine cells (res 12) and UTC times of the points of the file that pass the filters."""
+    def points(self, *, need_times: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fine cells (res 12) and UTC times of the points of the file that pass the filters;
+        the times are read when needed (``need_times``, a window) or given (--time-col)."""
+        import numpy as np
+        import pandas as pd
+
+        from geo.aggregate import as_datetime64
+        from geo.errors import GeoInputError
+        from geo.h3cells import latlng_to_cells
+        from grids.analytics import hotspots as analytics
+
         path, options, selection = self.path, self.options, self.selection
-        table = read_points(path, lat_col=options.lat_col, lon_col=options.lon_col, crs=options.crs)
+        table = read_point_file(
+            path,
+            lat_col=options.lat_col,
+            lon_col=options.lon_col,
+            crs=options.crs,
+            sep=options.sep,
+            decimal=options.decimal,
+        )
         keep = np.ones(len(table), dtype=bool)
         times = None
         time_col, category_col = options.time_col, options.category_col
+        windowed = selection.since is not None or selection.until is not None
+        if time_col is None and (need_times or windowed):
+            time_col = next((c for c in TIME_COLUMNS if c in table.frame.columns), None)
         if time_col is not None:
             if time_col not in table.frame.columns:
                 raise GeoInputError(
@@ -212,9 +237,13 @@ class _PointFile:
             if parsed.dt.tz is None:
                 parsed = parsed.dt.tz_localize(self.config.timezone)
             times = as_datetime64(parsed)
-        if selection.since is not None or selection.until is not None:
-            if times is None:
-                raise GeoInputError("--since/--until need --time-col, the column of the times")
+        if times is None and (need_times or windowed):
+            needs = "emerging hot spots need" if need_times else "--since/--until need"
+            raise GeoInputError(
+                f"{needs} the time of each point: {path.name} has no column "
+                f"{' or '.join(TIME_COLUMNS)}; name its time column with --time-col"
+            )
+        if windowed:
             keep &= selection.in_window(times)
         if selection.category is not None:
             if category_col not in table.frame.columns:
@@ -232,6 +261,14 @@ class _PointFile:
     def area_cells(self, held: np.ndarray, res: int, k: int) -> np.ndarray:
         """The study area's cells: the polygons of --grids, else the report cells and their
         k-rings."""
+        import numpy as np
+        import shapely
+
+        from geo.aggregate import study_area_cells
+        from geo.errors import GeoInputError
+        from geo.h3cells import grid_disks
+        from geo.polygons import read_polygon_file
+
         grids = self.options.grids
         if grids is None:
             return grid_disks(held, k)
@@ -243,6 +280,8 @@ class _PointFile:
         return study_area_cells(shapely.MultiPolygon(list(polygons)), res)
 
     def analysis(self, cells: np.ndarray, table: pd.DataFrame, **params: Any) -> analytics.Analysis:
+        from grids.analytics import hotspots as analytics
+
         meta = {"source": str(self.path), "reports": len(cells), **params, "cells": len(table)}
         return analytics.Analysis(table, meta)
 
@@ -250,6 +289,9 @@ class _PointFile:
 def _hotspots_of_file(
     file: _PointFile, *, res: int, k: int, kernel: str, fdr: bool
 ) -> analytics.Analysis:
+    from geo.aggregate import complete_field, counts_per_cell
+    from geo.hotspots import hotspot_table
+
     cells, _ = file.points()
     file.step("counting")
     held, counts = counts_per_cell(cells, res)
@@ -260,9 +302,12 @@ def _hotspots_of_file(
 
 
 def _emerging_of_file(file: _PointFile, *, res: int, k: int, freq: str) -> analytics.Analysis:
-    if file.options.time_col is None:
-        raise GeoInputError("emerging hot spots need the time of each point: --time-col")
-    cells, times = file.points()
+    from geo.aggregate import counts_per_cell
+    from geo.emerging import emerging_hotspots
+    from grids.analytics import hotspots as analytics
+
+    cells, times = file.points(need_times=True)
+    assert times is not None  # points() refuses a file without times when they are needed
     file.step("building the space-time cube")
     held, _ = counts_per_cell(cells, res)
     table = emerging_hotspots(
@@ -291,6 +336,8 @@ def _analyse(
 ) -> None:
     """The analysis ``kind`` of the file's points (of the store without one), written to
     ``out``, and a line saying what it found."""
+    from grids.analytics import hotspots as analytics
+
     config = settings()
     _check_out(out, TABLE_OUTPUTS)
     with reported_errors(), progress_bar() as progress:
@@ -332,6 +379,9 @@ def _write(
     lang: str,
 ) -> None:
     """The field as a table, GeoJSON, or the map (HTML with its scripts beside it)."""
+    from geo.maps import pages as maps
+    from geo.points import write_table
+
     table = analysis.table
     suffix = out.suffix.lower()
     if suffix in (".csv", ".parquet"):
@@ -428,6 +478,10 @@ def summary(
 
     Example: gridwatch summary --period week --date 2026-11-16 --unit DG20 --out report.html
     """
+    from api.summary_report import render_summary_html, summary_csv
+    from grids.analytics.summaries import parse_day, period_of, summarise
+    from grids.city.directory import Directory
+
     config = settings()
     _check_out(out, SUMMARY_OUTPUTS)
     with reported_errors():

@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import console, load_locator, settings, store_session
-from api.workers import escalate_once
-from grids.accounts.users import create_api_key, create_user
-from grids.cases.open311 import import_requests
-from grids.cases.webhooks import deliver_due
-from grids.city.locator import LocatorCache
-from grids.db import make_engine, session_factory
+from api.cli.common import (
+    console,
+    fail,
+    load_locator,
+    settings,
+    store_engine,
+    store_session,
+)
 
 user_app = typer.Typer(help="Users of the API and their tokens.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Open311 API keys for client applications.", no_args_is_help=True)
@@ -36,6 +37,8 @@ def user_create(
 
     Example: gridwatch user create --name "南城调度" --role dispatcher --scope DG20
     """
+    from grids.accounts.users import create_user
+
     with store_session() as session:
         user, token = create_user(session, name, role, scope_code=scope, person_code=person)
         user_id = user.id
@@ -49,6 +52,8 @@ def apikey_create(name: Annotated[str, typer.Option(help="The client application
 
     Example: gridwatch apikey create --name "citizen-app"
     """
+    from grids.accounts.users import create_api_key
+
     with store_session() as session:
         key = create_api_key(session, name)
     console.print(f"API key for {name} (shown once):")
@@ -62,13 +67,14 @@ def escalate(
 
     Example (cron, every minute): * * * * * gridwatch escalate --once
     """
+    from api.workers import escalate_once
+    from grids.city.locator import LocatorCache
+    from grids.db import session_factory
+
     config = settings()
-    engine = make_engine(config.database_url)
-    try:
+    with store_engine(config) as engine:
         locators = LocatorCache(lambda: load_locator(config), lambda: -1)
         escalated = escalate_once(session_factory(engine), locators, config.case_config())
-    finally:
-        engine.dispose()
     console.print(f"{len(escalated)} cases escalated" + (f": {escalated}" if escalated else ""))
 
 
@@ -80,12 +86,12 @@ def webhooks_deliver(
 
     Example: gridwatch webhooks deliver --once
     """
+    from grids.cases.webhooks import deliver_due
+    from grids.db import session_factory
+
     config = settings()
-    engine = make_engine(config.database_url)
-    try:
+    with store_engine(config) as engine:
         delivered, failed = deliver_due(session_factory(engine), secret=config.secret())
-    finally:
-        engine.dispose()
     console.print(f"{delivered} delivered, {failed} failed (will be retried)")
 
 
@@ -106,7 +112,9 @@ def import_open311(
     Example: gridwatch import open311 requests.json --source bloomington
     --default-category garbage_piled --category-map codes.json
     """
-    mapping = json.loads(category_map.read_text()) if category_map else {}
+    from grids.cases.open311 import import_requests
+
+    mapping = _category_map(category_map)
     config = settings()
     locator = load_locator(config)
     with store_session(config) as session:
@@ -122,3 +130,15 @@ def import_open311(
     console.print(f"{imported} imported, {skipped} already there, {len(problems)} skipped")
     for problem in problems[:20]:
         console.print(f"  {problem}")
+
+
+def _category_map(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"--category-map {path}: cannot read it as JSON ({exc})")
+    if not isinstance(mapping, dict):
+        fail(f'--category-map {path}: give a JSON object {{"service_code": "category_code"}}')
+    return {str(k): str(v) for k, v in mapping.items()}

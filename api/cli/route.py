@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli.common import console, fail, load_locator, reported_errors, settings
-from geo.cellmap import CellMap, Located
-from geo.points import read_points, write_table
-from geo.polygons import normalise_polygons, read_polygon_file
+from api.cli.common import (
+    Decimal,
+    Sep,
+    console,
+    fail,
+    load_locator,
+    read_point_file,
+    reported_errors,
+    settings,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.progress import Progress
+
+    from geo.cellmap import CellMap, Located
 
 CHUNK = 250_000
 
@@ -24,6 +34,8 @@ def route(
     lat_col: Annotated[str, typer.Option(help="Latitude column (CSV/Parquet)")] = "lat",
     lon_col: Annotated[str, typer.Option(help="Longitude column (CSV/Parquet)")] = "lon",
     crs: Annotated[str, typer.Option(help="Datum of the points: wgs84, gcj02 or bd09")] = "wgs84",
+    sep: Sep = None,
+    decimal: Decimal = None,
     grids: Annotated[
         Path | None, typer.Option(help="Route against this polygon file instead of the store")
     ] = None,
@@ -51,13 +63,20 @@ def route(
     Example: gridwatch route cases.csv --lat-col Lat --lon-col Long --grids tracts.geojson
     --grid-id-field nhood --out routed.csv
     """
+    import numpy as np
+    import pandas as pd
+
+    from geo.points import write_table
+
     config = settings()
     snap = config.snap_meters if snap_meters is None else snap_meters
     if out.suffix.lower() not in (".csv", ".parquet"):
         fail(f"--out {out}: write .csv or .parquet")
     with reported_errors(), _progress() as progress:
         task = progress.add_task("reading points", total=None)
-        table = read_points(points, lat_col=lat_col, lon_col=lon_col, crs=crs)
+        table = read_point_file(
+            points, lat_col=lat_col, lon_col=lon_col, crs=crs, sep=sep, decimal=decimal
+        )
         n = len(table.lat)
         if grids is not None:
             progress.update(task, description=f"building the cell map of {grids.name}")
@@ -94,6 +113,14 @@ def route(
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -115,6 +142,9 @@ def _column(frame: pd.DataFrame, name: str | None) -> pd.Series | None:
 def _cellmap_from_file(
     path: Path, id_field: str, layer: str | None, crs: str, res: int | None, snap: float
 ) -> CellMap:
+    from geo.cellmap import CellMap
+    from geo.polygons import normalise_polygons, read_polygon_file
+
     frame = read_polygon_file(path, layer=layer, crs=crs)
     if id_field not in frame.columns:
         fail(
@@ -133,6 +163,10 @@ def _cellmap_from_file(
 def _locate_in_chunks(
     cellmap: CellMap, lat: np.ndarray, lon: np.ndarray, progress: Progress, task: int
 ) -> Located:
+    import numpy as np
+
+    from geo.cellmap import Located
+
     progress.update(task, description="locating", total=len(lat), completed=0)
     parts = []
     for start in range(0, len(lat), CHUNK):

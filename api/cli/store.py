@@ -7,11 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import console, fail, settings, store_session
-from grids.city.hierarchy import FieldMap, ensure_city, import_units
-from grids.city.people import import_people, import_rosters
-from grids.city.taxonomy import load_taxonomy
-from grids.db import make_engine, upgrade_schema
+from api.cli.common import console, fail, reported_errors, settings, store_session
 
 units_app = typer.Typer(
     help="Administrative units: city, towns, communities, grids.", no_args_is_help=True
@@ -28,17 +24,24 @@ FileArg = Annotated[Path, typer.Argument(help="The file to import", exists=False
 def init() -> None:
     """Create the schema, or upgrade it to the newest migration.
 
+    The only command that creates or upgrades the schema; every other command
+    that needs the store asks for it to be run first.
+
     Example: GRIDWATCH_DATABASE_URL=postgresql://gridwatch@db/gridwatch gridwatch init
     """
+    from grids.db import make_engine, shown_url, upgrade_schema
+
     config = settings()
-    engine = make_engine(config.database_url)
+    with reported_errors():
+        url = shown_url(config.database_url)
+        engine = make_engine(config.database_url)
     try:
         revision = upgrade_schema(engine)
     except Exception as exc:  # connection refused, missing PostGIS, permissions
-        fail(f"cannot prepare the store at {engine.url.render_as_string()}: {exc}")
+        fail(f"cannot prepare the store {url}: {exc}")
     finally:
         engine.dispose()
-    console.print(f"schema at revision {revision} in {engine.url.render_as_string()}")
+    console.print(f"schema at revision {revision} in {url}")
 
 
 @units_app.command("city")
@@ -51,6 +54,8 @@ def add_city(
 
     Example: gridwatch units city --code DG --name 东莞市 --name-en Dongguan
     """
+    from grids.city.hierarchy import ensure_city
+
     with store_session() as session:
         ensure_city(session, code, name, name_en)
     console.print(f"city {code} ready")
@@ -86,6 +91,8 @@ def units_import(
     Example: gridwatch units import grids.gpkg --level grid --layer grids --code-field GRID_ID
     --name-field GRID_NAME --parent-field COMM_ID --crs gcj02 --report grids-report.json
     """
+    from grids.city.hierarchy import FieldMap, import_units
+
     fields = FieldMap(code=code_field, name=name_field, name_en=name_en_field, parent=parent_field)
     with store_session() as session:
         result = import_units(
@@ -112,6 +119,8 @@ def taxonomy_load(path: FileArg) -> None:
 
     Example: gridwatch taxonomy load data_samples/taxonomy.toml
     """
+    from grids.city.taxonomy import load_taxonomy
+
     with store_session() as session:
         departments, categories = load_taxonomy(session, path)
     console.print(f"{departments} departments, {categories} categories loaded from {path}")
@@ -123,6 +132,8 @@ def people_import(path: FileArg) -> None:
 
     Example: gridwatch people import people.csv
     """
+    from grids.city.people import import_people
+
     with store_session() as session:
         people, assignments = import_people(session, path)
     console.print(f"{people} people with {assignments} assignments imported from {path}")
@@ -134,6 +145,8 @@ def roster_import(path: FileArg) -> None:
 
     Example: gridwatch roster import rosters.csv   (weekdays like 12345; times like 08:30)
     """
+    from grids.city.people import import_rosters
+
     with store_session() as session:
         entries = import_rosters(session, path)
     console.print(f"{entries} roster entries imported from {path}")

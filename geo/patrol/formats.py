@@ -3,7 +3,9 @@
 Each format is derived from the same :class:`~geo.patrol.plan.Plan`, so the
 stops, their order and their times agree everywhere. Timestamps are ISO 8601
 with the UTC offset of the team's shift start (e.g. ``2024-05-01T08:12:00+08:00``);
-GPX stores them in UTC, as its schema requires.
+GPX stores them in UTC, as its schema requires. Plans are computed in WGS-84;
+JSON and GPX can be written in another datum (``crs="gcj02"`` for phones on
+Amap or WeChat, ``"bd09"`` for Baidu); GeoJSON is always WGS-84 (RFC 7946).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import gpxpy
 import gpxpy.gpx
 
+from geo.crs import from_wgs84, parse_crs
 from geo.patrol.plan import Plan, PlannedStop, TeamRoute
 
 __all__ = ["plan_to_geojson", "plan_to_gpx", "plan_to_json"]
@@ -23,29 +26,43 @@ def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def _stop_json(stop: PlannedStop) -> dict[str, Any]:
+def _in_datum(lat: float, lon: float, crs: str) -> tuple[float, float]:
+    """A WGS-84 position in ``crs`` (unchanged for wgs84)."""
+    if crs == "wgs84":
+        return lat, lon
+    lat_out, lon_out = from_wgs84(lat, lon, crs)
+    return round(float(lat_out), 7), round(float(lon_out), 7)
+
+
+def _stop_json(stop: PlannedStop, crs: str = "wgs84") -> dict[str, Any]:
+    lat, lon = _in_datum(stop.lat, stop.lon, crs)
     return {
         "id": stop.id,
-        "lat": stop.lat,
-        "lon": stop.lon,
+        "name": stop.name if stop.name is not None else str(stop.id),
+        "must": stop.must,
+        "lat": lat,
+        "lon": lon,
         "arrive": _iso(stop.arrive),
         "depart": _iso(stop.depart),
         "prize": stop.prize,
     }
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
+def plan_to_json(plan: Plan, *, crs: str = "wgs84") -> dict[str, Any]:
     """The plan as a JSON-ready dict, the shape of the API and of ``--out plan.json``.
 
-    ``{"teams": [{"team", "stops": [{"id", "lat", "lon", "arrive", "depart", "prize"}],
-    "travel_s", "dwell_s"}], "total_prize", "dropped", "dropped_must", "warnings"}``;
-    stops in visiting order, times as ISO 8601 strings.
+    ``{"teams": [{"team", "stops": [{"id", "name", "must", "lat", "lon", "arrive",
+    "depart", "prize"}], "travel_s", "dwell_s"}], "crs", "total_prize", "dropped",
+    "dropped_must", "warnings"}``; stops in visiting order, named by their own name
+    (else their id), positions in ``crs``, times as ISO 8601 strings.
     """
+    crs = parse_crs(crs)
     return {
+        "crs": crs,
         "teams": [
             {
                 "team": route.team,
-                "stops": [_stop_json(s) for s in route.stops],
+                "stops": [_stop_json(s, crs) for s in route.stops],
                 "travel_s": route.travel_s,
                 "dwell_s": route.dwell_s,
             }
@@ -78,8 +95,8 @@ def plan_to_geojson(plan: Plan) -> dict[str, Any]:
     Route features (``kind: "route"``) carry the team, its travel and dwell
     seconds and its start/finish times; a team whose route has a single
     position (no stops, ending where it starts) gets a Point there instead of a
-    degenerate line. Stop features (``kind: "stop"``) carry the stop's id,
-    team, order (from 1), times, prize and, for must-visit points, their name.
+    degenerate line. Stop features (``kind: "stop"``) carry the stop's id, name
+    (its id when it has none), team, order (from 1), times, prize and ``must``.
     Coordinates are [lon, lat] (RFC 7946).
     """
     features: list[dict[str, Any]] = []
@@ -104,9 +121,6 @@ def plan_to_geojson(plan: Plan) -> dict[str, Any]:
         for order, stop in enumerate(route.stops, start=1):
             props: dict[str, Any] = {"kind": "stop", "team": route.team, "order": order}
             props.update(_stop_json(stop))
-            props["must"] = stop.must
-            if stop.name is not None:
-                props["name"] = stop.name
             features.append(
                 {
                     "type": "Feature",
@@ -136,23 +150,29 @@ def _stop_description(stop: PlannedStop) -> str:
     return f"id {stop.id}; {kind}; arrive {_iso(stop.arrive)}; depart {_iso(stop.depart)}"
 
 
-def plan_to_gpx(plan: Plan, *, creator: str = "gridwatch") -> str:
+def plan_to_gpx(plan: Plan, *, crs: str = "wgs84", creator: str = "gridwatch") -> str:
     """GPX 1.1 for the members' phones: a ``<rte>`` per team and a ``<wpt>`` per stop.
 
     Each route point is a stop in visiting order, named ``"<team> #<n> <name or id>"``
     with its arrival time (UTC); the start and end of the route are route
-    points too, so the phone draws the whole loop. Written with gpxpy.
+    points too, so the phone draws the whole loop. Positions are in ``crs``
+    (GPX means WGS-84, but apps on Amap expect GCJ-02). Written with gpxpy.
     """
+    crs = parse_crs(crs)
+
+    def position(lat: float, lon: float) -> dict[str, float]:
+        lat, lon = _in_datum(lat, lon, crs)
+        return {"latitude": lat, "longitude": lon}
+
     gpx = gpxpy.gpx.GPX()
     gpx.creator = creator
     gpx.name = "gridwatch patrol plan"
-    gpx.description = f"total prize {plan.total_prize:g}; teams {len(plan.teams)}"
+    gpx.description = f"total prize {plan.total_prize:g}; teams {len(plan.teams)}; datum {crs}"
     for route in plan.teams:
         rte = gpxpy.gpx.GPXRoute(name=route.team, description=f"patrol route of {route.team}")
         rte.points.append(
             gpxpy.gpx.GPXRoutePoint(
-                latitude=route.start_lat,
-                longitude=route.start_lon,
+                **position(route.start_lat, route.start_lon),
                 time=route.shift_start.astimezone(UTC),
                 name=f"{route.team} start",
             )
@@ -160,8 +180,7 @@ def plan_to_gpx(plan: Plan, *, creator: str = "gridwatch") -> str:
         for order, stop in enumerate(route.stops, start=1):
             rte.points.append(
                 gpxpy.gpx.GPXRoutePoint(
-                    latitude=stop.lat,
-                    longitude=stop.lon,
+                    **position(stop.lat, stop.lon),
                     time=stop.arrive.astimezone(UTC),
                     name=_stop_label(route, order, stop),
                     description=_stop_description(stop),
@@ -169,8 +188,7 @@ def plan_to_gpx(plan: Plan, *, creator: str = "gridwatch") -> str:
             )
             gpx.waypoints.append(
                 gpxpy.gpx.GPXWaypoint(
-                    latitude=stop.lat,
-                    longitude=stop.lon,
+                    **position(stop.lat, stop.lon),
                     time=stop.arrive.astimezone(UTC),
                     name=_stop_label(route, order, stop),
                     description=_stop_description(stop),
@@ -179,8 +197,7 @@ def plan_to_gpx(plan: Plan, *, creator: str = "gridwatch") -> str:
             )
         rte.points.append(
             gpxpy.gpx.GPXRoutePoint(
-                latitude=route.end_lat,
-                longitude=route.end_lon,
+                **position(route.end_lat, route.end_lon),
                 time=route.finish.astimezone(UTC),
                 name=f"{route.team} end",
             )

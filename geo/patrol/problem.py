@@ -292,7 +292,7 @@ def build_plan(
                     arrive=team.shift_start + timedelta(seconds=arrive),
                     depart=team.shift_start + timedelta(seconds=depart),
                     prize=p.stop_prize(k),
-                    name=p.must[k].name if must else None,
+                    name=point.name,
                     must=must,
                 )
             )

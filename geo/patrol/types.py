@@ -22,12 +22,14 @@ StopId = str | int
 
 @dataclass(frozen=True)
 class Candidate:
-    """A stop worth visiting (a hotspot cell, any point); ``prize`` ≥ 0 is what a visit earns."""
+    """A stop worth visiting (a hotspot cell, any point); ``prize`` ≥ 0 is what a visit earns;
+    ``name`` is what the team reads on its phone (default: the id)."""
 
     id: StopId
     lat: float
     lon: float
     prize: float
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class Team:
 
 @dataclass(frozen=True)
 class PlannedStop:
-    """One visit: when the team arrives and leaves, and what it earns (0 for must-visit points)."""
+    """One visit: when the team arrives and leaves, and what it earns (0 for must-visit points);
+    ``name`` is the stop's own (a must-visit point's, or a candidate's when it has one)."""
 
     id: StopId
     lat: float

@@ -29,7 +29,7 @@ MAX_CANDIDATES = 200  # the solver's time grows fast beyond this
 class HotCells:
     """Significant hot cells (Gi* bin >= ``min_bin``) and the whole Gi* table."""
 
-    cells: pd.DataFrame  # cell (hex), lat, lon, gi_z, gi_bin, count
+    cells: pd.DataFrame  # cell (hex), name, lat, lon, gi_z, gi_bin, count
     table: pd.DataFrame
     meta: dict[str, Any]
 
@@ -44,16 +44,20 @@ def hot_cells(
     k: int = 1,
     min_bin: int = 2,
 ) -> HotCells:
-    """Hot spots at 95 % (``min_bin=2``) or more, strongest first, with their centres."""
+    """Hot spots at 95 % (``min_bin=2``) or more, strongest first, with their centres and a
+    name a patrol reads on its phone: the grid of the centre (``热点 第1网格 (DG20-C07-G01)``)."""
     analysis = hotspots(session, locator, selection, samples_dir=samples_dir, res=res, k=k)
     table = analysis.table
     hot = table[table["gi_bin"] >= min_bin].sort_values("gi_z", ascending=False)
     centres = [h3.cell_to_latlng(c) for c in hot["cell"]]
+    lat = np.array([c[0] for c in centres], dtype=np.float64)
+    lon = np.array([c[1] for c in centres], dtype=np.float64)
     cells = pd.DataFrame(
         {
             "cell": hot["cell"].to_numpy(),
-            "lat": [c[0] for c in centres],
-            "lon": [c[1] for c in centres],
+            "name": _hot_cell_names(locator, hot["cell"].to_numpy(), lat, lon),
+            "lat": lat,
+            "lon": lon,
             "gi_z": hot["gi_z"].to_numpy(),
             "gi_bin": hot["gi_bin"].to_numpy(),
             "count": hot["count"].to_numpy(),
@@ -62,13 +66,30 @@ def hot_cells(
     return HotCells(cells, table, analysis.meta)
 
 
+def _hot_cell_names(
+    locator: GridLocator, cells: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> list[str]:
+    if len(cells) == 0:
+        return []
+    located = locator.locate_many(lat, lon)
+    names = []
+    for cell, index in zip(cells, located.index, strict=True):
+        if index < 0:
+            names.append(f"热点 {cell}")
+            continue
+        grid = locator.directory.units[int(locator.unit_ids[index])]
+        names.append(f"热点 {grid.name} ({grid.code})")
+    return names
+
+
 def candidates_from(hot: HotCells, limit: int = MAX_CANDIDATES) -> list[Candidate]:
-    """The strongest hot cells as stops; the prize is the Gi* z-score."""
+    """The strongest hot cells as stops, named by their grid; the prize is the Gi* z-score."""
     rows = hot.cells.head(limit)
     return [
-        Candidate(id=str(cell), lat=float(lat), lon=float(lon), prize=round(float(z), 3))
-        for cell, lat, lon, z in zip(
+        Candidate(id=str(cell), lat=float(lat), lon=float(lon), prize=round(float(z), 3), name=name)
+        for cell, name, lat, lon, z in zip(
             rows["cell"],
+            rows["name"],
             rows["lat"].to_numpy(),
             rows["lon"].to_numpy(),
             rows["gi_z"].to_numpy(),

@@ -35,12 +35,12 @@ from grids.samples.reports import (
     load_categories,
     random_points_in,
 )
+from grids.samples.sources import TAXONOMY, TOWNS, bundled_dir
 
 GENERATOR_VERSION = "1.1.0"
 DEFAULT_SEED = 20261122
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TOWNS_PATH = REPO_ROOT / "data_samples" / "dongguan_towns.geojson"
-DEFAULT_TAXONOMY_PATH = REPO_ROOT / "data_samples" / "taxonomy.toml"
+DEFAULT_TOWNS_PATH = bundled_dir() / TOWNS
+DEFAULT_TAXONOMY_PATH = bundled_dir() / TAXONOMY
 
 #: The service's demo query point (lat 23.02, lon 113.75, in 南城街道).
 DEMO_LAT = 23.02

@@ -52,14 +52,25 @@ def test_plan_fixture_covers_the_cases(plan: Plan) -> None:
 
 def test_json_has_exactly_the_documented_shape(plan: Plan) -> None:
     out = plan_to_json(plan)
-    assert set(out) == {"teams", "total_prize", "dropped", "dropped_must", "warnings"}
+    assert set(out) == {"crs", "teams", "total_prize", "dropped", "dropped_must", "warnings"}
+    assert out["crs"] == "wgs84"
     assert [t["team"] for t in out["teams"]] == ["A", "B", "C"]
     for t_json, route in zip(out["teams"], plan.teams, strict=True):
         assert set(t_json) == {"team", "stops", "travel_s", "dwell_s"}
         assert t_json["travel_s"] == route.travel_s and t_json["dwell_s"] == route.dwell_s
         for s_json, stop in zip(t_json["stops"], route.stops, strict=True):
-            assert set(s_json) == {"id", "lat", "lon", "arrive", "depart", "prize"}
-            assert s_json["id"] == stop.id
+            assert set(s_json) == {
+                "id",
+                "name",
+                "must",
+                "lat",
+                "lon",
+                "arrive",
+                "depart",
+                "prize",
+            }
+            assert s_json["id"] == stop.id and s_json["must"] == stop.must
+            assert s_json["name"] == (stop.name if stop.name is not None else str(stop.id))
             arrive = datetime.fromisoformat(s_json["arrive"])
             assert arrive == stop.arrive and arrive.utcoffset() is not None
             assert datetime.fromisoformat(s_json["depart"]) == stop.depart
