@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format services clean
+.PHONY: run test bench lint format services screenshots clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -16,13 +16,16 @@ $(STAMP): pyproject.toml
 
 ## make run: install, build the sample city if the store is empty, serve on http://127.0.0.1:8000
 run: $(STAMP)
+	./scripts/ensure-font.sh --warn-only
 	$(BIN)/gridwatch init
 	$(BIN)/gridwatch samples build --if-missing
 	$(BIN)/gridwatch serve
 
-## make test: install what the tests need (PostgreSQL + PostGIS included) and run the whole suite
+## make test: install what the tests need (PostgreSQL + PostGIS included), run the whole suite,
+## then build the wheel and try it in a fresh virtualenv without extras (scripts/check-wheel.sh)
 test: $(STAMP) services
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	./scripts/check-wheel.sh
 
 services:
 	./scripts/ensure-postgis.sh
@@ -30,9 +33,16 @@ services:
 
 ## make bench: the benchmarks of the README's table
 bench: $(STAMP) services
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/patrol_plans.py
+
+## make screenshots: regenerate the README's pictures (docs/screenshots) from the browser tests
+screenshots: $(STAMP) services
+	GRIDWATCH_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q \
+	    tests/e2e/test_console_browser.py \
+	    tests/e2e/test_maps_browser.py::test_hotspot_map_renders_offline_with_its_hexagons
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

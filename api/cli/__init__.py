@@ -12,14 +12,11 @@ from typing import Annotated
 import typer
 
 from api.cli import analytics, cases, patrol, route, samples, store
-from api.cli.common import console, settings
+from api.cli.common import command_group, console, settings
 
-app = typer.Typer(
-    help="gridwatch: route citizens' reports to the grid officer on duty.\n\n"
-    "Example: gridwatch samples build && gridwatch serve",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = command_group(
+    "gridwatch: route citizens' reports to the grid officer on duty.\n\n"
+    "Example: gridwatch samples build && gridwatch serve"
 )
 app.add_typer(store.units_app, name="units")
 app.add_typer(store.taxonomy_app, name="taxonomy")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import (
+    command_group,
     console,
     fail,
     load_locator,
@@ -17,9 +18,9 @@ from api.cli.common import (
     store_session,
 )
 
-user_app = typer.Typer(help="Users of the API and their tokens.", no_args_is_help=True)
-apikey_app = typer.Typer(help="Open311 API keys for client applications.", no_args_is_help=True)
-webhooks_app = typer.Typer(help="Outbound webhooks.", no_args_is_help=True)
+user_app = command_group("Users of the API and their tokens.")
+apikey_app = command_group("Open311 API keys for client applications.")
+webhooks_app = command_group("Outbound webhooks.")
 
 
 @user_app.command("create")
@@ -95,7 +96,7 @@ def webhooks_deliver(
     console.print(f"{delivered} delivered, {failed} failed (will be retried)")
 
 
-import_app = typer.Typer(help="Import other systems' data.", no_args_is_help=True)
+import_app = command_group("Import other systems' data.")
 
 
 @import_app.command("open311")

@@ -18,6 +18,7 @@ import typer
 from api.cli.common import (
     Decimal,
     Sep,
+    command_group,
     console,
     fail,
     load_locator,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from geo.points import PointTable
     from grids.patrols.planning import HotCells
 
-app = typer.Typer(help="Patrols: route plans and patrol points.", no_args_is_help=True)
+app = command_group("Patrols: route plans and patrol points.")
 OUTPUTS = (".json", ".geojson", ".gpx", ".html")
 
 

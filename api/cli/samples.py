@@ -7,12 +7,16 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import console, load_locator, reported_errors, settings, store_session
-
-app = typer.Typer(
-    help="The sample city (Dongguan's towns with synthetic grids and reports).",
-    no_args_is_help=True,
+from api.cli.common import (
+    command_group,
+    console,
+    load_locator,
+    reported_errors,
+    settings,
+    store_session,
 )
+
+app = command_group("The sample city (Dongguan's towns with synthetic grids and reports).")
 
 
 @app.command("build")

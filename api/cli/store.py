@@ -7,16 +7,12 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import console, fail, reported_errors, settings, store_session
+from api.cli.common import command_group, console, fail, reported_errors, settings, store_session
 
-units_app = typer.Typer(
-    help="Administrative units: city, towns, communities, grids.", no_args_is_help=True
-)
-taxonomy_app = typer.Typer(help="Departments and report categories.", no_args_is_help=True)
-people_app = typer.Typer(help="Officers, grid chiefs and dispatchers.", no_args_is_help=True)
-roster_app = typer.Typer(
-    help="Duty rosters: who is on duty for which grid when.", no_args_is_help=True
-)
+units_app = command_group("Administrative units: city, towns, communities, grids.")
+taxonomy_app = command_group("Departments and report categories.")
+people_app = command_group("Officers, grid chiefs and dispatchers.")
+roster_app = command_group("Duty rosters: who is on duty for which grid when.")
 
 FileArg = Annotated[Path, typer.Argument(help="The file to import", exists=False)]
 

@@ -1,9 +1,10 @@
 """Where the sample city's sources are: the checkout's ``data_samples/`` or the package's copy.
 
 A source checkout has them in ``data_samples/`` beside the packages; a wheel
-ships the ones ``gridwatch samples build`` needs (:data:`SOURCES`) inside this
-package, under ``data/`` (copied there by ``setup.py`` when the wheel is built).
-A directory the user names (``GRIDWATCH_SAMPLES_DIR``) is looked in first.
+ships the ones ``gridwatch samples build`` reads (the towns and the taxonomy,
+with their provenance) inside this package, under ``data/``, copied there by
+``setup.py`` when the wheel is built. A directory the user names
+(``GRIDWATCH_SAMPLES_DIR``) is looked in first.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from grids.errors import InvalidInput
 
 TOWNS = "dongguan_towns.geojson"
 TAXONOMY = "taxonomy.toml"
-#: The files ``gridwatch samples build`` reads; the wheel ships exactly these.
-SOURCES = (TOWNS, TAXONOMY, "PROVENANCE.md")
 
 CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "data_samples"
 PACKAGED_DIR = Path(__file__).resolve().parent / "data"

@@ -193,7 +193,7 @@ def test_the_store_and_the_summary(
         (["--k", "4"], "must be 1, 2 or 3"),
         (["--kernel", "box"], "unknown kernel 'box'"),
         (["--since", "2026-13-01", "--time-col", "occurred_at"], "is not a date or time"),
-        (["--since", "2026-10-01"], "need --time-col"),
+        (["--since", "2026-10-01", "--time-col", "category"], "has no valid time in 'category'"),
         (["--time-col", "when"], "--time-col 'when' is not a column"),
         (["--category", "ufo_sighting"], "no point of reports.csv passes the filters"),
         (["--lat-col", "latitude"], "has no 'latitude' column"),

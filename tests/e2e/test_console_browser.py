@@ -11,12 +11,12 @@ from playwright.sync_api import sync_playwright
 from api.settings import Settings
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import make_users
-from tests.conftest import REPO, Store
+from tests.conftest import Store
+from tests.e2e.screenshots import publish
 from tests.e2e.test_case_loop_http import _two_grids, serve
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = REPO / "docs" / "screenshots" / "console.png"
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs Debian's chromium")
@@ -90,8 +90,10 @@ def test_console_shows_the_queue_and_the_map_and_acts(city_store: Store, tmp_pat
             )
             page.click("#close-detail")
             page.wait_for_timeout(500)
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+            shot = tmp_path / "console.png"
+            page.screenshot(path=str(shot))
             browser.close()
         assert not failed, failed
         assert not errors, errors
+        assert shot.stat().st_size > 20_000
+        publish(shot)

@@ -4,7 +4,6 @@ console error, and the hexagons drawn. Takes the README's screenshot."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +18,12 @@ import tests.e2e.test_case_loop_http as case_loop_http
 from grids.accounts.users import create_user
 from grids.city.models import Unit
 from tests.analytics_support import analytics_app, make_history, samples_dir_for, settings_for
-from tests.conftest import REPO, Store
+from tests.conftest import Store
+from tests.e2e.screenshots import publish
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = REPO / "docs" / "screenshots" / "hotspot-map.png"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -157,8 +156,7 @@ def test_hotspot_map_renders_offline_with_its_hexagons(
     assert page.locator(".leaflet-control-layers-overlays label").count() >= 4
     page.context.close()
     assert shot.stat().st_size > 20_000
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, SCREENSHOT)
+    publish(shot)
 
 
 @pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
