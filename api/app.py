@@ -14,6 +14,7 @@ from api.middleware import BodyLimit, StoreGate, StoreReadiness
 from api.routers import (
     cases,
     console,
+    docs,
     health,
     hotspots,
     locate,
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Grid-based community governance: route reports to the grid officer on duty.",
         lifespan=lifespan,
+        docs_url=None,  # api/routers/docs.py serves them with their scripts, offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(StoreGate, readiness=readiness)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(locate.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1")
     app.include_router(cases.router, prefix="/api/v1")

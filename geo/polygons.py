@@ -6,12 +6,14 @@ go into its validation report) and by ``gridwatch route --grids FILE``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pyproj
 import shapely
 
@@ -37,24 +39,37 @@ def read_polygon_file(
     layer: str | None = None,
     crs: str = "wgs84",
     source_epsg: int | None = None,
+    id_field: str | None = None,
 ) -> gpd.GeoDataFrame:
     """A polygon file of any format GDAL reads, as a GeoDataFrame in WGS-84 (EPSG:4326).
 
     A projected file is reprojected from the CRS it declares (or
     ``source_epsg`` when it declares none); ``crs`` then says which Chinese
     datum its geographic coordinates are in (``gcj02`` and ``bd09`` are
-    shifted back to WGS-84).
+    shifted back to WGS-84). A table without geometries (a CSV of points) is
+    refused, and so are features whose geometry cannot be built (a ring that is
+    not closed), each named by its row and, with ``id_field``, its id.
     """
     path = Path(path)
     if not path.exists():
         raise GeoInputError(f"{path}: no such file")
     datum = parse_crs(crs)
     try:
-        frame = gpd.read_file(path, layer=layer)
+        with warnings.catch_warnings():  # GDAL's hint about unclosed rings: named below
+            warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+            frame = gpd.read_file(path, layer=layer, on_invalid="ignore")
     except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError
         raise GeoInputError(f"{path}: cannot read as a vector file ({exc})") from exc
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise GeometryError(
+            f"{path}: a table without geometries (columns {', '.join(map(str, frame.columns))}) "
+            "is not a polygon file; points are not polygons: give the grids as polygons "
+            "(GeoJSON, GeoPackage, Shapefile, KML)"
+        )
     if len(frame) == 0:
         raise GeoInputError(f"{path}: the file has no features")
+    if frame.geometry.isna().any():
+        _refuse_unbuildable(path, layer, frame, id_field)
     if source_epsg is not None:
         frame = frame.set_crs(epsg=source_epsg, allow_override=True)
     if frame.crs is None:
@@ -78,6 +93,33 @@ def read_polygon_file(
         frame = frame.set_geometry(transform_geometries(frame.geometry.values, datum, "wgs84"))
         frame = frame.set_crs(epsg=4326, allow_override=True)
     return frame
+
+
+def _refuse_unbuildable(
+    path: Path, layer: str | None, frame: gpd.GeoDataFrame, id_field: str | None
+) -> None:
+    """Name the features whose geometry GEOS cannot build (``on_invalid="ignore"`` made them
+    None): an unclosed ring, a ring of fewer than four points. Features without any
+    geometry in the file are left to the caller."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+        raw = pyogrio.raw.read(path, layer=layer, read_geometry=True)[2]
+    problems = []
+    for row, blob in enumerate(raw, start=1):
+        if blob is None:
+            continue
+        try:
+            shapely.from_wkb(blob)
+        except shapely.errors.GEOSException as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            name = f" ({id_field} {frame[id_field].iloc[row - 1]!r})" if id_field in frame else ""
+            problems.append(f"feature {row}{name}: {reason}")
+    if problems:
+        raise GeometryError(
+            f"{path}: {len(problems)} feature(s) have a geometry that is not valid: "
+            f"{summarise(problems)}. Close every ring (its last point repeats its first) "
+            "and give each ring at least four points"
+        )
 
 
 def normalise_polygons(geoms: Any, labels: Any = None) -> tuple[np.ndarray, list[Repair]]:

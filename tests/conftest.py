@@ -54,6 +54,19 @@ def _postgis_schema_url(schema: str) -> str:
     return url.set(query=query).render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test writes the checkout's ``var/``: the default data directory (and with it the
+    default store) is a temporary one unless a test names its own."""
+    previous = os.environ.get("GRIDWATCH_DATA_DIR")
+    os.environ["GRIDWATCH_DATA_DIR"] = str(tmp_path_factory.mktemp("default_data_dir"))
+    yield
+    if previous is None:
+        del os.environ["GRIDWATCH_DATA_DIR"]
+    else:
+        os.environ["GRIDWATCH_DATA_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def postgis_admin() -> Iterator[Engine]:
     engine = create_engine(POSTGIS_URL, isolation_level="AUTOCOMMIT")

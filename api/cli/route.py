@@ -145,7 +145,7 @@ def _cellmap_from_file(
     from geo.cellmap import CellMap
     from geo.polygons import normalise_polygons, read_polygon_file
 
-    frame = read_polygon_file(path, layer=layer, crs=crs)
+    frame = read_polygon_file(path, layer=layer, crs=crs, id_field=id_field)
     if id_field not in frame.columns:
         fail(
             f"--grid-id-field {id_field!r} is not an attribute of {path}; "

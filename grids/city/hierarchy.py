@@ -101,7 +101,9 @@ def import_units(
     fields = fields or FieldMap()
     if level not in LEVELS or level == "city":
         raise ImportRefused(f"level must be one of town, community, grid; got {level!r}")
-    frame = geo_polygons.read_polygon_file(path, layer=layer, crs=crs, source_epsg=source_epsg)
+    frame = geo_polygons.read_polygon_file(
+        path, layer=layer, crs=crs, source_epsg=source_epsg, id_field=fields.code
+    )
     columns = [c for c in frame.columns if c != frame.geometry.name]
     codes = _codes(frame, fields, columns, path)
     names = _required_column(frame, fields.name, columns, path, "name").astype(str)

@@ -215,6 +215,8 @@ def test_bad_files_are_refused(points: Path, sample_city_dir: Path, tmp_path: Pa
     empty.write_text("")
     header_only = tmp_path / "header.csv"
     header_only.write_text("lat,lon\n")
+    no_times = tmp_path / "no_times.csv"
+    no_times.write_text("lat,lon\n23.02,113.75\n")
     cases = [
         (["hotspots", empty, "--out", tmp_path / "a.csv"], "is empty"),
         (["hotspots", header_only, "--out", tmp_path / "a.csv"], "has no data rows"),
@@ -234,7 +236,7 @@ def test_bad_files_are_refused(points: Path, sample_city_dir: Path, tmp_path: Pa
             ],
             "--grids must be a polygon file",
         ),
-        (["emerging", points, "--out", tmp_path / "a.csv"], "need the time of each point"),
+        (["emerging", no_times, "--out", tmp_path / "a.csv"], "need the time of each point"),
         (
             [
                 "emerging",
