@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from geo.errors import GeoInputError
@@ -10,7 +13,14 @@ from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
 from grids.cases.lifecycle import Conflict
 from grids.cases.photos import PhotoTooLarge, UnsupportedPhoto
-from grids.errors import GridwatchError, InvalidInput, NotFound, NotReady, StoreError
+from grids.errors import (
+    GridwatchError,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    StoreError,
+    StoreNotInitialised,
+)
 
 STATUS: dict[type[Exception], int] = {
     GeoInputError: 422,
@@ -24,6 +34,7 @@ STATUS: dict[type[Exception], int] = {
     PhotoTooLarge: 413,
     UnsupportedPhoto: 415,
     NotReady: 503,
+    StoreNotInitialised: 503,
     StoreError: 500,
 }
 
@@ -44,5 +55,36 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
+    async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+
+
+_SOURCES = ("query", "path", "body", "header", "cookie")
+
+
+def validation_message(errors: Any) -> str:
+    """FastAPI's list of validation errors as one line naming each field and what to fix,
+    e.g. ``lat: Input should be a valid number ... (got 'abc')``."""
+    parts = []
+    for error in errors:
+        loc = list(error.get("loc", ()))
+        source = loc.pop(0) if loc and loc[0] in _SOURCES else None
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        where = where or source or "request"
+        if error.get("type") == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "")
+            parts.append(f"the body is not valid JSON ({reason})")
+            continue
+        given = error.get("input")
+        shown = (
+            f" (got {given!r})"
+            if isinstance(given, str | int | float) and error.get("type") != "missing"
+            else ""
+        )
+        parts.append(f"{where}: {error.get('msg', 'invalid')}{shown}")
+    return "; ".join(parts)

@@ -203,11 +203,11 @@ def check_schema(url: str) -> None:
     """
     parsed = make_url(url)
     database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        if not Path(database).exists():
-            raise StoreNotInitialised(
-                f"the store {shown_url(url)} is not initialised (no database file): {_INIT}"
-            )
+    on_disk = parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
+    if on_disk and not Path(str(database)).exists():
+        raise StoreNotInitialised(
+            f"the store {shown_url(url)} is not initialised (no database file): {_INIT}"
+        )
     engine = make_engine(url)
     try:
         revision = current_revision(engine)

@@ -27,3 +27,8 @@ class ImportRefused(InvalidInput):
 
 class NotReady(GridwatchError):
     """The service has no grids yet (run `gridwatch samples build` or import grids)."""
+
+
+def with_article(noun: str) -> str:
+    """``an officer``, ``a dispatcher``: a role or level name as a message says it."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from api.assets import self_contained
 from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
 from geo.maps.pages import MapOptions, render_html
@@ -46,6 +47,7 @@ class CandidateIn(BaseModel):
     lat: float
     lon: float
     prize: float = Field(ge=0)
+    name: str | None = Field(default=None, max_length=200, description="Shown on the phones")
 
 
 class MustIn(BaseModel):
@@ -113,7 +115,7 @@ async def make_plan(
         hot = hot_cells(session, locator, selection, samples_dir=settings.samples_dir, res=body.res)
         candidates = candidates_from(hot)
     else:
-        candidates = [Candidate(c.id, c.lat, c.lon, c.prize) for c in body.candidates]
+        candidates = [Candidate(c.id, c.lat, c.lon, c.prize, c.name) for c in body.candidates]
     must = (
         must_visit_points(session, locator, unit)
         if body.must_visit is None
@@ -157,11 +159,9 @@ def render_plan(plan: Plan, fmt: str, hotspots: Any) -> Response:
             media_type="application/gpx+xml",
             headers={"Content-Disposition": 'attachment; filename="patrol-plan.gpx"'},
         )
-    if fmt == "html":
-        return Response(
-            render_html(plan_map(plan, hotspots=hotspots, options=MapOptions(basemap="none"))),
-            media_type="text/html",
-        )
+    if fmt == "html":  # a page to save and open from disk: everything inline
+        page = render_html(plan_map(plan, hotspots=hotspots, options=MapOptions(basemap="none")))
+        return Response(self_contained(page), media_type="text/html")
     return Response(
         json.dumps(plan_to_json(plan), ensure_ascii=False), media_type="application/json"
     )

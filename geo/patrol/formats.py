@@ -159,48 +159,38 @@ def plan_to_gpx(plan: Plan, *, crs: str = "wgs84", creator: str = "gridwatch") -
     (GPX means WGS-84, but apps on Amap expect GCJ-02). Written with gpxpy.
     """
     crs = parse_crs(crs)
-
-    def position(lat: float, lon: float) -> dict[str, float]:
-        lat, lon = _in_datum(lat, lon, crs)
-        return {"latitude": lat, "longitude": lon}
-
     gpx = gpxpy.gpx.GPX()
     gpx.creator = creator
     gpx.name = "gridwatch patrol plan"
     gpx.description = f"total prize {plan.total_prize:g}; teams {len(plan.teams)}; datum {crs}"
+
+    def route_point(lat: float, lon: float, at: datetime, name: str) -> gpxpy.gpx.GPXRoutePoint:
+        lat, lon = _in_datum(lat, lon, crs)
+        return gpxpy.gpx.GPXRoutePoint(
+            latitude=lat, longitude=lon, time=at.astimezone(UTC), name=name
+        )
+
     for route in plan.teams:
         rte = gpxpy.gpx.GPXRoute(name=route.team, description=f"patrol route of {route.team}")
         rte.points.append(
-            gpxpy.gpx.GPXRoutePoint(
-                **position(route.start_lat, route.start_lon),
-                time=route.shift_start.astimezone(UTC),
-                name=f"{route.team} start",
-            )
+            route_point(route.start_lat, route.start_lon, route.shift_start, f"{route.team} start")
         )
         for order, stop in enumerate(route.stops, start=1):
-            rte.points.append(
-                gpxpy.gpx.GPXRoutePoint(
-                    **position(stop.lat, stop.lon),
-                    time=stop.arrive.astimezone(UTC),
-                    name=_stop_label(route, order, stop),
-                    description=_stop_description(stop),
-                )
-            )
+            point = route_point(stop.lat, stop.lon, stop.arrive, _stop_label(route, order, stop))
+            point.description = _stop_description(stop)
+            rte.points.append(point)
             gpx.waypoints.append(
                 gpxpy.gpx.GPXWaypoint(
-                    **position(stop.lat, stop.lon),
-                    time=stop.arrive.astimezone(UTC),
-                    name=_stop_label(route, order, stop),
-                    description=_stop_description(stop),
+                    latitude=point.latitude,
+                    longitude=point.longitude,
+                    time=point.time,
+                    name=point.name,
+                    description=point.description,
                     type="must-visit" if stop.must else "hotspot",
                 )
             )
         rte.points.append(
-            gpxpy.gpx.GPXRoutePoint(
-                **position(route.end_lat, route.end_lon),
-                time=route.finish.astimezone(UTC),
-                name=f"{route.team} end",
-            )
+            route_point(route.end_lat, route.end_lon, route.finish, f"{route.team} end")
         )
         gpx.routes.append(rte)
     return gpx.to_xml(version="1.1")

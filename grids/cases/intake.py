@@ -34,7 +34,7 @@ from grids.city.dispatch import category_of
 from grids.city.locator import GridLocator
 from grids.city.models import Category
 from grids.db import transaction, utcnow
-from grids.errors import InvalidInput
+from grids.errors import InvalidInput, with_article
 
 CASE_H3_RES = 12
 """Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
@@ -367,4 +367,4 @@ def _scope_key(user: User | None) -> str:
 
 def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
-        raise Forbidden(f"a {user.role} may not do this; it needs one of {list(roles)}")
+        raise Forbidden(f"{with_article(user.role)} may not do this; it needs one of {list(roles)}")

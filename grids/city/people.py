@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from grids.city.hierarchy import bump_revision
 from grids.city.models import ROLES, Assignment, Person, RosterEntry, Unit
-from grids.errors import ImportRefused
+from grids.errors import ImportRefused, with_article
 
 PEOPLE_COLUMNS = ("code", "name", "phone", "role", "unit_code")
 ROSTER_COLUMNS = (
@@ -72,8 +72,8 @@ def import_people(session: Session, path: str | Path) -> tuple[int, int]:
         code, role, unit = row["code"], row["role"], units[row["unit_code"]]
         if unit.level not in _ROLE_LEVELS[role]:
             raise ImportRefused(
-                f"{path}: {code} is {role} of {unit.code}, a {unit.level}; a {role} belongs "
-                f"to a {' or '.join(sorted(_ROLE_LEVELS[role]))}"
+                f"{path}: {code} is {role} of {unit.code}, a {unit.level}; "
+                f"{with_article(role)} belongs to a {' or '.join(sorted(_ROLE_LEVELS[role]))}"
             )
     people = {
         p.code: p

@@ -121,6 +121,8 @@ def test_plan_formats(case_env: CaseEnv, leader, fmt: str) -> None:  # type: ign
             assert shapely.geometry.shape(feature["geometry"]).is_valid
     else:
         assert "gw-route" in response.text and "cdn" not in response.text.lower()
+        # a saved page renders from disk: no link to the service's /static/, all inline
+        assert "/static/" not in response.text and "L.map(" in response.text
 
 
 def test_gaps_list_unvisited_hot_cells_and_must_visit_points(case_env: CaseEnv, leader) -> None:  # type: ignore[no-untyped-def]
