@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grids.db import check_schema
 from grids.errors import StoreError
@@ -78,20 +78,30 @@ class BodyLimit:
             await refuse(scope, receive, send)
             return
         seen = 0
+        refused = started = False
 
-        async def counted() -> dict:
-            nonlocal seen
+        async def counted() -> Message:
+            """The body as it comes; past the limit: the 413, and a disconnect for the app."""
+            nonlocal seen, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    refused = True
+                    if not started:
+                        await refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge:
-            await refuse(scope, receive, send)
+        async def answer(message: Message) -> None:
+            """The app's response, unless the 413 went out instead."""
+            nonlocal started
+            if refused:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, answer)
 
 
 def _refusal(limit: int, multipart: bool) -> JSONResponse:
@@ -107,7 +117,3 @@ def _refusal(limit: int, multipart: bool) -> JSONResponse:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-class BodyTooLarge(Exception):
-    pass
