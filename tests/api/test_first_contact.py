@@ -5,6 +5,7 @@ or a 4xx), never a traceback."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -289,3 +290,23 @@ def test_a_role_that_may_not_is_named_with_its_article() -> None:
         require_role(User(role="officer"), "dispatcher")
     with pytest.raises(Forbidden, match=r"^a planner may not do this"):
         require_role(User(role="planner"), "dispatcher")
+
+
+def test_the_readme_lists_every_setting() -> None:
+    from api.analytics_deps import AnalyticsSettings
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `GRIDWATCH_")
+        for name in re.findall(r"`(GRIDWATCH_[A-Z0-9_]+)`", line.split("|")[1])
+    }
+    read = {
+        f"GRIDWATCH_{name.upper()}"
+        for cls in (Settings, AnalyticsSettings)
+        for name in cls.model_fields
+    }
+    assert listed == read
