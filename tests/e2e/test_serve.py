@@ -76,3 +76,40 @@ def test_build_and_serve_the_sample_city_over_http(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Path) -> None:
+    """`gridwatch serve` before `gridwatch init`: it starts, answers 503 in JSON saying what to
+    run (the docs still load), creates no database file, and serves once init has run."""
+    env = {**os.environ, "GRIDWATCH_DATA_DIR": str(tmp_path / "var")}
+    env.pop("GRIDWATCH_DATABASE_URL", None)
+    database = tmp_path / "var" / "gridwatch.db"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.3)
+        assert health.status_code == 503
+        assert "run `gridwatch init`" in health.json()["detail"]
+        assert str(database) in health.json()["detail"]
+        assert httpx.get(f"{base}/docs").status_code == 200
+        assert not database.exists()
+        assert gridwatch("init", env=env).returncode == 0
+        assert httpx.get(f"{base}/healthz").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
