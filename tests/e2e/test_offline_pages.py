@@ -5,7 +5,6 @@ initialised, and a route plan saved from the API's HTML and opened from disk."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,24 +15,12 @@ from api.routers.patrol_plans import render_plan
 from api.settings import Settings
 from geo.patrol.plan import Candidate, MustVisit, Team, plan_routes
 from tests.e2e.test_case_loop_http import serve
-from tests.e2e.test_maps_browser import CHROMIUM, LAUNCH_ARGS, Visit
+from tests.e2e.test_maps_browser import Visit
 
 pytestmark = pytest.mark.e2e
 #: ReDoc 2's bundle hard-codes this logo; the page's CSP refuses it inside the browser, so
 #: the request never leaves (the route below sees it not) and the logo hides itself.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def watched_page(browser: Any, allowed: Any) -> tuple[Visit, Any]:

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,60 +32,10 @@ def gridwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_build_and_serve_the_sample_city_over_http(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    store = make_store(backend, tmp_path, request)
-    env = {
-        **os.environ,
-        "GRIDWATCH_DATABASE_URL": store.url,
-        "GRIDWATCH_DATA_DIR": str(tmp_path / "var"),
-    }
-    built = gridwatch(
-        "samples", "build", "--scale", "0.05", "--out", str(tmp_path / "city"), env=env
-    )
-    assert built.returncode == 0, built.stderr
-    assert "sample city ready" in built.stdout
-    again = gridwatch("samples", "build", "--if-missing", env=env)
-    assert "nothing to do" in again.stdout
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.3)
-        body = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
-        assert body["grid"]["code"] and body["town"]["name"] == "南城街道"
-        assert body["officer"]["name"] and body["assignee"]["kind"] == "officer"
-        bad = httpx.get(f"{base}/api/v1/locate", params={"lat": "nan", "lon": DEMO_LON})
-        assert bad.status_code == 422
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Path) -> None:
-    """`gridwatch serve` before `gridwatch init`: it starts, answers 503 in JSON saying what to
-    run (the docs still load), creates no database file, and serves once init has run."""
-    env = {**os.environ, "GRIDWATCH_DATA_DIR": str(tmp_path / "var")}
-    env.pop("GRIDWATCH_DATABASE_URL", None)
-    database = tmp_path / "var" / "gridwatch.db"
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[tuple[str, httpx.Response]]:
+    """``gridwatch serve`` in a process of its own: its base URL and its first /healthz answer
+    (whatever the status: a store that is not initialised answers 503)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "api", "serve", "--port", str(port)],
@@ -103,6 +55,46 @@ def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Pat
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, "the server did not come up"
                 time.sleep(0.3)
+        yield base, health
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_build_and_serve_the_sample_city_over_http(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = make_store(backend, tmp_path, request)
+    env = {
+        **os.environ,
+        "GRIDWATCH_DATABASE_URL": store.url,
+        "GRIDWATCH_DATA_DIR": str(tmp_path / "var"),
+    }
+    built = gridwatch(
+        "samples", "build", "--scale", "0.05", "--out", str(tmp_path / "city"), env=env
+    )
+    assert built.returncode == 0, built.stderr
+    assert "sample city ready" in built.stdout
+    again = gridwatch("samples", "build", "--if-missing", env=env)
+    assert "nothing to do" in again.stdout
+
+    with served(env) as (base, health):
+        assert health.status_code == 200
+        body = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
+        assert body["grid"]["code"] and body["town"]["name"] == "南城街道"
+        assert body["officer"]["name"] and body["assignee"]["kind"] == "officer"
+        bad = httpx.get(f"{base}/api/v1/locate", params={"lat": "nan", "lon": DEMO_LON})
+        assert bad.status_code == 422
+
+
+def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Path) -> None:
+    """`gridwatch serve` before `gridwatch init`: it starts, answers 503 in JSON saying what to
+    run (the docs still load), creates no database file, and serves once init has run."""
+    env = {**os.environ, "GRIDWATCH_DATA_DIR": str(tmp_path / "var")}
+    env.pop("GRIDWATCH_DATABASE_URL", None)
+    database = tmp_path / "var" / "gridwatch.db"
+    with served(env) as (base, health):
         assert health.status_code == 503
         assert "run `gridwatch init`" in health.json()["detail"]
         assert str(database) in health.json()["detail"]
@@ -110,6 +102,3 @@ def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Pat
         assert not database.exists()
         assert gridwatch("init", env=env).returncode == 0
         assert httpx.get(f"{base}/healthz").status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
