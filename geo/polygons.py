@@ -40,6 +40,7 @@ def read_polygon_file(
     crs: str = "wgs84",
     source_epsg: int | None = None,
     id_field: str | None = None,
+    features: str = "polygons",
 ) -> gpd.GeoDataFrame:
     """A polygon file of any format GDAL reads, as a GeoDataFrame in WGS-84 (EPSG:4326).
 
@@ -47,8 +48,9 @@ def read_polygon_file(
     ``source_epsg`` when it declares none); ``crs`` then says which Chinese
     datum its geographic coordinates are in (``gcj02`` and ``bd09`` are
     shifted back to WGS-84). A table without geometries (a CSV of points) is
-    refused, and so are features whose geometry cannot be built (a ring that is
-    not closed), each named by its row and, with ``id_field``, its id.
+    refused, saying which ``features`` the caller wanted, and so are features
+    whose geometry cannot be built (a ring that is not closed), each named by
+    its row and, with ``id_field``, its id.
     """
     path = Path(path)
     if not path.exists():
@@ -61,10 +63,11 @@ def read_polygon_file(
     except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError
         raise GeoInputError(f"{path}: cannot read as a vector file ({exc})") from exc
     if not isinstance(frame, gpd.GeoDataFrame):
+        columns = ", ".join(map(str, frame.columns))
+        hint = "; points are not polygons" if features == "polygons" else ""
         raise GeometryError(
-            f"{path}: a table without geometries (columns {', '.join(map(str, frame.columns))}) "
-            "is not a polygon file; points are not polygons: give the grids as polygons "
-            "(GeoJSON, GeoPackage, Shapefile, KML)"
+            f"{path}: a table without geometries (columns {columns}){hint}: give the "
+            f"{features} as a GeoJSON, GeoPackage, Shapefile or KML file"
         )
     if len(frame) == 0:
         raise GeoInputError(f"{path}: the file has no features")

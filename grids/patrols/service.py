@@ -78,7 +78,7 @@ def import_points(
     must_field: str = "must_visit",
 ) -> int:
     """Import patrol points from any file GDAL reads; all or nothing."""
-    frame = read_polygon_file(path, layer=layer, crs=crs)
+    frame = read_polygon_file(path, layer=layer, crs=crs, features="points")
     missing = [f for f in (code_field, name_field, kind_field) if f not in frame.columns]
     if missing:
         raise ImportRefused(f"{path}: no attributes {missing}; the file has {list(frame.columns)}")

@@ -1,4 +1,9 @@
-"""The seeded sample city: Dongguan's real towns with synthetic grids, people and reports."""
+"""The seeded sample city: Dongguan's real towns with synthetic grids, people and reports.
+
+Entry points: ``build_sample_city`` (``generate``), ``load.load_sample_city`` and
+``load.load_sample_patrols``; ``sources`` finds the towns and the taxonomy (the checkout's
+``data_samples/`` or the copies shipped in the package).
+"""
 
 from grids.samples.generate import (
     DEFAULT_SEED,
