@@ -120,7 +120,11 @@ def test_people_and_rosters_import_and_replace(store: Store, tmp_path: Path) -> 
     [
         ("code,name,phone,role\nP1,a,1,officer\n", None, "missing columns \\['unit_code'\\]"),
         ("code,name,phone,role,unit_code\nP1,a,1,boss,G1\n", None, "unknown roles \\['boss'\\]"),
-        ("code,name,phone,role,unit_code\nP1,a,1,officer,A\n", None, "an officer belongs to a grid"),
+        (
+            "code,name,phone,role,unit_code\nP1,a,1,officer,A\n",
+            None,
+            "an officer belongs to a grid",
+        ),
         ("code,name,phone,role,unit_code\nP1,a,1,officer,NOPE\n", None, "unknown unit codes"),
         (
             "code,name,phone,role,unit_code\nP1,a,1,officer,G1\n",
