@@ -5,7 +5,6 @@ console error, and the hexagons drawn. Takes the README's screenshot."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,19 +18,10 @@ from grids.accounts.users import create_user
 from grids.city.models import Unit
 from tests.analytics_support import analytics_app, make_history, samples_dir_for, settings_for
 from tests.conftest import Store
+from tests.e2e.conftest import Visit, watched_page
 from tests.e2e.screenshots import publish
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Visit:
-    """What a page did: requests that tried to leave, failures, console errors."""
-
-    outside: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    loaded: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -214,21 +204,7 @@ def test_patrol_plan_map_renders_offline_from_disk(browser: Any, tmp_path: Path)
         ],
     )
     assert result.exit_code == 0, result.output
-    seen = Visit()
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
-
-    def route(request_route: Any) -> None:
-        url = request_route.request.url
-        if url.startswith(("file://", "data:")):
-            request_route.continue_()
-        else:
-            seen.outside.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen.errors.append(str(e)))
-    page.on("requestfailed", lambda r: seen.failed.append(f"{r.resource_type} {r.url}"))
+    seen, page = watched_page(browser, lambda url: url.startswith(("file://", "data:")))
     page.goto(out.as_uri(), wait_until="load")
     page.wait_for_function("document.querySelectorAll('path.gw-route').length > 0", timeout=20_000)
     assert page.locator("path.gw-route").count() >= 1

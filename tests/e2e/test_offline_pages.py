@@ -14,33 +14,13 @@ import pytest
 from api.routers.patrol_plans import render_plan
 from api.settings import Settings
 from geo.patrol.plan import Candidate, MustVisit, Team, plan_routes
+from tests.e2e.conftest import watched_page
 from tests.e2e.test_case_loop_http import serve
-from tests.e2e.test_maps_browser import Visit
 
 pytestmark = pytest.mark.e2e
 #: ReDoc 2's bundle hard-codes this logo; the page's CSP refuses it inside the browser, so
 #: the request never leaves (the route below sees it not) and the logo hides itself.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-
-
-def watched_page(browser: Any, allowed: Any) -> tuple[Visit, Any]:
-    """A page that blocks (and records) every request ``allowed(url)`` refuses."""
-    seen = Visit()
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-
-    def route(request_route: Any) -> None:
-        url = request_route.request.url
-        if allowed(url):
-            request_route.continue_()
-        else:
-            seen.outside.append(url)
-            request_route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen.errors.append(str(e)))
-    page.on("requestfailed", lambda r: seen.failed.append(f"{r.resource_type} {r.url}"))
-    return seen, page
 
 
 def test_api_docs_render_offline_before_the_store_is_initialised(
