@@ -21,12 +21,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
-from api.auth import bearer_token
+from api.auth import session_user
 from api.deps import LocatorDep, SessionDep, SettingsDep
 from api.settings import Settings
 from geo.maps import pages as maps
 from grids.accounts.scope import scope_of
-from grids.accounts.users import Forbidden, user_for_token
+from grids.accounts.users import Forbidden
 from grids.analytics.hotspots import (
     Selection,
     in_scope,
@@ -39,7 +39,6 @@ from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 
 ANALYTICS_ROLES = ("planner", "dispatcher", "patrol_leader", "admin")
-TOKEN_COOKIE = "gridwatch_token"
 GZIP_ABOVE = 2048
 
 
@@ -103,10 +102,7 @@ class Viewer:
 
 
 def current_viewer(request: Request, locator: LocatorDep) -> Viewer:
-    token = bearer_token(request) or request.cookies.get(TOKEN_COOKIE)
-    with request.app.state.sessions() as session:
-        user = user_for_token(session, token)
-        session.expunge(user)
+    user = session_user(request)
     require_role(user, *ANALYTICS_ROLES)
     scope = scope_of(user, locator.directory)
     if scope.unit_ids is not None and not scope.unit_ids:

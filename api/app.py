@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.assets import mount_static
+from api.events import EventHub
+from api.events import router as events_router
 from api.middleware import BodyLimit
 from api.routers import (
     cases,
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_interval_s=settings.webhook_interval_s,
     )
 
+    hub = EventHub(engine)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:  # build or load the cell map now, not on the first request
@@ -71,7 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except NotReady as exc:
             log.warning("%s", exc)
         workers.start()
+        hub.start()
         yield
+        app.state.stopping = True
+        hub.stop()
         workers.stop()
         engine.dispose()
 
@@ -86,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.locators = locators
     app.state.case_config = case_config
+    app.state.event_hub = hub
+    app.state.stopping = False
     errors.install(app)
     app.add_middleware(
         BodyLimit,
@@ -96,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(units.router, prefix="/api/v1")
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(my.router, prefix="/api/v1")
+    app.include_router(events_router, prefix="/api/v1")
     app.include_router(rewards.router, prefix="/api/v1")
     app.include_router(patrols.router, prefix="/api/v1")
     app.include_router(patrol_plans.router, prefix="/api/v1")

@@ -42,7 +42,8 @@ def install(app: FastAPI) -> None:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         status = status_for(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        body = {"detail": str(exc), **getattr(exc, "body", {})}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)

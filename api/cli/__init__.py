@@ -52,7 +52,12 @@ def serve(
     console.print(
         f"gridwatch on http://{host or settings.host}:{port or settings.port} (docs at /docs)"
     )
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        timeout_graceful_shutdown=5,  # open event streams must not hold up a restart
+    )
 
 
 def main() -> None:
