@@ -19,6 +19,7 @@ from api.routers import (
     health,
     hotspots,
     locate,
+    messages,
     my,
     open311,
     patrol_plans,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1")
+    app.include_router(messages.router, prefix="/api/v1")  # before cases' /{case_id}/{action}
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(my.router, prefix="/api/v1")
     app.include_router(events_router, prefix="/api/v1")

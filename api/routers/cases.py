@@ -194,7 +194,7 @@ async def submit_case(
     return view
 
 
-def _visible(session: Session, user: User, scope: Scope, case_id: int) -> Case:
+def visible_case(session: Session, user: User, scope: Scope, case_id: int) -> Case:
     """A case this user may see: staff by scope, a reporter only their own."""
     if user.role == "reporter":
         item = session.get(Case, case_id)
@@ -288,7 +288,7 @@ def read_case(
     request: Request, session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
 ) -> dict[str, Any]:
     """One case, as your role may see it."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     return case_view(
         session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
     )
@@ -299,7 +299,7 @@ def case_history(
     session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
 ) -> list[dict[str, Any]]:
     """Every audit row of a case: who, role, when, from → to, note, position."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     return history(session, item, public=user.role == "reporter")
 
 
@@ -318,7 +318,7 @@ async def add_photos(
     stored = store.store_all([(f.filename or "photo", await f.read()) for f in files], kind)
     try:
         with transaction(request.app.state.sessions) as session:
-            item = _visible(session, user, scope, case_id)
+            item = visible_case(session, user, scope, case_id)
             for photo in stored:
                 photo.case_id = item.id
                 session.add(photo)
@@ -352,7 +352,7 @@ def read_photo(
     photo_id: int,
 ) -> FileResponse:
     """A photo of a case, only to those who may see the case."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     photo = session.get(Photo, photo_id)
     if photo is None or photo.case_id != item.id:
         raise NotFound(f"no photo {photo_id} on case {case_id}")
@@ -388,7 +388,7 @@ def act(
     if body.lat is not None and body.lon is not None:
         check_point(body.lat, body.lon)
     with transaction(request.app.state.sessions) as session:
-        item = _visible(session, user, scope, case_id)
+        item = visible_case(session, user, scope, case_id)
         apply_action(
             session,
             locator.directory,

@@ -106,7 +106,10 @@ def test_wrong_transition_is_409_naming_the_state(case_env: CaseEnv) -> None:
         lat=DEMO_LAT,
         lon=DEMO_LON,
     )
-    assert stale.status_code == 409 and "changed meanwhile" in stale.json()["detail"]
+    assert stale.status_code == 409
+    lost = stale.json()
+    assert lost["changed_by"] == "officer" and lost["version"] == case["version"] + 1
+    assert f"changed by officer at {lost['changed_at']}" in lost["detail"]
 
 
 def test_verify_needs_position_and_invalid_needs_reason(case_env: CaseEnv) -> None:
