@@ -22,7 +22,13 @@ from grids.accounts.scope import Scope
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
 from grids.cases.models import Case, Photo
-from grids.cases.queries import QueueFilter, get_case, nearby_open_cases, queue
+from grids.cases.queries import (
+    QueueFilter,
+    get_case,
+    nearby_open_cases,
+    queue,
+    status_counts,
+)
 from grids.cases.views import case_view, history
 from grids.city.queries import parse_bbox
 from grids.db import transaction
@@ -258,10 +264,12 @@ def dispatch_queue(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    overdue: Annotated[bool, Query(description="only cases past their next deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """The dispatch queue in the caller's scope: overdue first, paginated."""
+    """The dispatch queue in the caller's scope: overdue first, paginated; ``counts``: how many
+    cases of the other filters are in each status."""
     require_role(user, *STAFF)
     filters = QueueFilter(
         statuses=tuple(status or ()),
@@ -272,11 +280,13 @@ def dispatch_queue(
         since=since,
         until=until,
         bbox=parse_bbox(bbox) if bbox else None,
+        overdue=overdue,
     )
     rows, total = queue(session, scope, filters, limit=limit, offset=offset)
     base = str(request.base_url).rstrip("/")
     return {
         "total": total,
+        "counts": status_counts(session, scope, filters),
         "limit": limit,
         "offset": offset,
         "cases": [case_view(session, c, viewer_role=user.role, base_url=base) for c in rows],

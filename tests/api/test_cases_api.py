@@ -82,6 +82,7 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
     mine = case_env.client.get("/api/v1/my/cases", headers=case_env.headers("citizen")).json()
     followed = next(m for m in mine if m["id"] == case["id"])
     assert followed["status"] == "closed"
+    assert followed["reward"] == {"yuan": str(reward.amount_yuan), "points": reward.points}
     assert [s["status"] for s in followed["steps"]] == [
         "reported",
         "routed",
@@ -352,6 +353,18 @@ def test_queue_filters_and_overdue_first(case_env: CaseEnv) -> None:
     assert ids.index(late["id"]) < ids.index(fresh["id"])
     assert queue["cases"][ids.index(late["id"])]["deadlines"]["overdue"] is True
     assert all(c["category"]["code"] == "crime_lead" for c in queue["cases"])
+    only_late = case_env.client.get(
+        "/api/v1/cases",
+        params={"category": "crime_lead", "overdue": "true"},
+        headers=case_env.headers("dispatcher"),
+    ).json()
+    assert [c["id"] for c in only_late["cases"]] == [late["id"]]
+    counts = queue["counts"]
+    assert counts["routed"] == queue["total"]  # counts ignore the status filter, not others
+    everything = case_env.client.get(
+        "/api/v1/cases", params={"category": "crime_lead"}, headers=case_env.headers("dispatcher")
+    ).json()
+    assert sum(counts.values()) == everything["total"] and set(counts) >= {"closed", "rejected"}
     by_grid = case_env.client.get(
         "/api/v1/cases",
         params={"grid": case_env.demo_grid, "limit": 2},

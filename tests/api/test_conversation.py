@@ -42,9 +42,7 @@ def test_reporter_and_officer_talk_and_the_reporter_stays_a_pseudonym(case_env: 
     seen_by_reporter = messages(case_env, case, "citizen")
     assert seen_by_reporter[0]["author"] == "网格员 / grid officer"  # a role, not a name
     assert seen_by_reporter[1]["author"] == "我 / me" and seen_by_reporter[1]["mine"]
-    assert messages(case_env, case, "dispatcher") == [
-        m | {"mine": False} for m in seen_by_officer
-    ]
+    assert messages(case_env, case, "dispatcher") == [m | {"mine": False} for m in seen_by_officer]
 
     history = case_env.client.get(
         f"/api/v1/cases/{case['id']}/history", headers=case_env.headers("dispatcher")
@@ -72,9 +70,10 @@ def test_outsiders_cannot_read_or_write(case_env: CaseEnv) -> None:
     assert write(case_env, case, "officer", "   ").status_code == 422
     too_long = write(case_env, case, "officer", "字" * 2001)
     assert too_long.status_code == 422
-    assert case_env.client.post(
-        f"/api/v1/cases/{case['id']}/messages", json={"body": "x"}
-    ).status_code == 401
+    assert (
+        case_env.client.post(f"/api/v1/cases/{case['id']}/messages", json={"body": "x"}).status_code
+        == 401
+    )
     assert messages(case_env, case, "officer") == []
     with case_env.store.sessions() as session:
         assert not session.scalars(

@@ -85,7 +85,9 @@ def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Pat
         # a dropped connection resumes where it left off
         streams["dispatcher"].close()
         missed = report(base, tokens["citizen"], dlat=0.001)
-        resumed = EventReader(url, auth(tokens["dispatcher"], **{"Last-Event-ID": changed.id or ""}))
+        resumed = EventReader(
+            url, auth(tokens["dispatcher"], **{"Last-Event-ID": changed.id or ""})
+        )
         event = resumed.wait_for(lambda e: e.kind == "case.created")
         assert event.data["case_id"] == missed["id"]
         assert [e.kind for e in resumed.seen] == ["case.created"]  # no ready: a resume
@@ -158,7 +160,9 @@ def test_two_service_processes_share_one_stream_on_postgresql(
             headers=auth(tokens["dispatcher"]),
         )
         assert acked.status_code == 200, acked.text
-        resumed = EventReader(url, auth(tokens["dispatcher"], **{"Last-Event-ID": created.id or ""}))
+        resumed = EventReader(
+            url, auth(tokens["dispatcher"], **{"Last-Event-ID": created.id or ""})
+        )
         event = resumed.wait_for(lambda e: e.kind == "case.changed", timeout=5)
         assert event.data == {**event.data, "case_id": case["id"], "action": "acknowledge"}
         # and live again on the resumed stream, from the other process
