@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import basemap, errors
 from api.assets import mount_static
+from api.basemap import configured_basemap, open_archive
 from api.events import EventHub
 from api.events import router as events_router
 from api.middleware import BodyLimit
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     hub = EventHub(engine)
+    archive = open_archive(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub.stop()
         workers.stop()
         engine.dispose()
+        if archive is not None:
+            archive.close()
 
     app = FastAPI(
         title="gridwatch",
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.locators = locators
     app.state.case_config = case_config
     app.state.event_hub = hub
+    app.state.tile_archive = archive
+    app.state.basemap = configured_basemap(settings, archive)
     app.state.stopping = False
     errors.install(app)
     app.add_middleware(
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hotspots.pages)
     app.include_router(summaries.router, prefix="/api/v1")
     app.include_router(summaries.pages)
+    app.include_router(basemap.router)
     mount_static(app)
     open311.install(app)
     return app

@@ -43,6 +43,7 @@ def _user(request: Request, token: str | None) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+PageUser = Annotated[User, Depends(session_user)]
 
 
 def current_scope(user: CurrentUser, locator: LocatorDep) -> Scope:
@@ -50,3 +51,10 @@ def current_scope(user: CurrentUser, locator: LocatorDep) -> Scope:
 
 
 CurrentScope = Annotated[Scope, Depends(current_scope)]
+
+
+def page_scope(user: PageUser, locator: LocatorDep) -> Scope:
+    return scope_of(user, locator.directory)
+
+
+PageScope = Annotated[Scope, Depends(page_scope)]

@@ -97,7 +97,9 @@ Source = Annotated[
         "city's reports), cases or samples"
     ),
 ]
-Basemap = Annotated[str, typer.Option(help="HTML only: osm, gcj02 or none")]
+Basemap = Annotated[
+    str, typer.Option(help="HTML only: configured (GRIDWATCH_BASEMAP_URL, if set) or none")
+]
 Lang = Annotated[str, typer.Option(help="HTML only: zh or en")]
 
 
@@ -119,7 +121,7 @@ class PointOptions:
     grids_crs: GridsCrs = "wgs84"
     unit: UnitCode = None
     source: Source = "auto"
-    basemap: Basemap = "osm"
+    basemap: Basemap = "configured"
     lang: Lang = "zh"
 
     def selection(self, config: Settings) -> analytics.Selection:
