@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import basemap, errors
+from api import basemap, errors, pages
 from api.assets import mount_static
 from api.basemap import configured_basemap, open_archive
 from api.events import EventHub
@@ -16,7 +16,6 @@ from api.events import router as events_router
 from api.middleware import BodyLimit
 from api.routers import (
     cases,
-    console,
     health,
     hotspots,
     locate,
@@ -119,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(patrol_plans.router, prefix="/api/v1")
     app.include_router(patrol_plans.pages)
     app.include_router(open311.router)
-    app.include_router(console.router)
+    app.include_router(pages.router)
     app.include_router(hotspots.router, prefix="/api/v1")
     app.include_router(hotspots.pages)
     app.include_router(summaries.router, prefix="/api/v1")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from api.pages import signin_page, wants_html
 from geo.errors import GeoInputError
 from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
@@ -37,10 +38,13 @@ def status_for(exc: Exception) -> int:
 
 
 def install(app: FastAPI) -> None:
-    """Answer domain errors as ``{"detail": message}`` with their status."""
+    """Answer domain errors as ``{"detail": message}`` with their status; a browser opening
+    a page it may not see gets the sign-in page instead."""
 
-    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+    async def handler(request: Request, exc: Exception) -> Response:
         status = status_for(exc)
+        if status in (401, 403) and wants_html(request):
+            return signin_page(str(exc), status)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         body = {"detail": str(exc), **getattr(exc, "body", {})}
         return JSONResponse(body, status_code=status, headers=headers)
