@@ -207,11 +207,11 @@ async function renderDetail(c, history) {
   const talk = el("div", { class: "conversation" });
   const audit = el("ol", { class: "audit" }, history.map((h) =>
     el("li", {}, `${when(h.at)} · ${h.action} ${h.from ? t(h.from) + " → " : ""}${t(h.to)} (${h.actor_role})${h.note ? " — " + h.note : ""}`)));
-  panel.replaceChildren(
+  panel.replaceChildren(...[
     el("h2", {}, `#${c.id} ${c.category.name} `, badge(c.status)), facts,
     el("h3", {}, t("why_here")), reasons, actions, form,
     c.photos.length ? el("h3", {}, t("photos")) : null, photos,
-    el("h3", {}, t("duplicates")), duplicates, talk, el("h3", {}, t("audit")), audit);
+    el("h3", {}, t("duplicates")), duplicates, talk, el("h3", {}, t("audit")), audit].filter(Boolean));
   $("detail").hidden = false;
   for (const p of c.photos) {
     photoUrl(p.url).then((src) => photos.append(el("img", { src, alt: `${p.kind} ${p.id}`, onclick: () => enlarge(src) }))).catch((e) => say(e.message));
