@@ -44,7 +44,7 @@ def install(app: FastAPI) -> None:
     async def handler(request: Request, exc: Exception) -> Response:
         status = status_for(exc)
         if status in (401, 403) and wants_html(request):
-            return signin_page(str(exc), status)
+            return signin_page(str(exc))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         body = {"detail": str(exc), **getattr(exc, "body", {})}
         return JSONResponse(body, status_code=status, headers=headers)

@@ -43,10 +43,16 @@ def wants_html(request: Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
 
-def signin_page(message: str, status: int) -> HTMLResponse:
-    """The sign-in page: a token, remembered in the session cookie, then this page again."""
+def signin_page(message: str) -> HTMLResponse:
+    """The sign-in page: a token, remembered in the session cookie, then this page again.
+
+    Answered with 200, not 401: the page is the answer a person needs (a browser logs
+    every 401 page as an error), while scripts asking for JSON still get their 401.
+    """
     page = (STATIC_DIR / "common" / "signin.html").read_text(encoding="utf-8")
-    return HTMLResponse(page.replace("{{message}}", html.escape(message)), status_code=status)
+    return HTMLResponse(
+        page.replace("{{message}}", html.escape(message)), headers={"Cache-Control": "no-store"}
+    )
 
 
 def _face(request: Request, name: str) -> HTMLResponse:

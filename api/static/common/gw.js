@@ -194,12 +194,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// The conversation of a case: messages and a box to write one.
+// The conversation of a case: messages and a box to write one (a draft survives the
+// page redrawing itself when a live change arrives).
+const drafts = new Map();
 export async function conversation(container, item, onSent = () => {}) {
   const messages = await api(`/api/v1/cases/${item.id}/messages`);
   const list = el("ol", { class: "messages" }, messages.map((m) =>
     el("li", { class: m.mine ? "mine" : m.side }, el("b", {}, m.author), " ", el("time", {}, when(m.at)), el("p", {}, m.body))));
-  const input = el("textarea", { rows: 2, maxlength: 2000, placeholder: t("write_message"), "aria-label": t("write_message") });
+  const input = el("textarea", { rows: 2, maxlength: 2000, placeholder: t("write_message"), "aria-label": t("write_message"),
+    oninput: () => drafts.set(item.id, input.value) });
+  input.value = drafts.get(item.id) || "";
   const status = el("span", { class: "status", role: "status" });
   const form = el("form", { class: "message-form", onsubmit: async (event) => {
     event.preventDefault();
@@ -207,6 +211,7 @@ export async function conversation(container, item, onSent = () => {}) {
     try {
       await api(`/api/v1/cases/${item.id}/messages`, { method: "POST", json: { body: input.value } });
       input.value = "";
+      drafts.delete(item.id);
       onSent();
     } catch (error) { status.textContent = error.message; }
   } }, input, el("button", { type: "submit" }, t("send")), status);

@@ -290,6 +290,7 @@ function move(step) {
 }
 document.addEventListener("keydown", (event) => {
   if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName) || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "Enter" && ["BUTTON", "A"].includes(event.target.tagName)) return; // its own click
   if (event.key === "j" || event.key === "ArrowDown") { move(1); event.preventDefault(); }
   else if (event.key === "k" || event.key === "ArrowUp") { move(-1); event.preventDefault(); }
   else if ((event.key === "Enter" || event.key === "o") && state.selected) select(state.selected);
