@@ -10,8 +10,6 @@ page: no failed request, no console error, no request to another host.
 
 from __future__ import annotations
 
-import io
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import shapely.geometry
-from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from api.settings import Settings
@@ -35,59 +32,11 @@ from tests.conftest import Store
 from tests.e2e.screenshots import save_screenshots, screenshot_dir
 from tests.e2e.test_case_loop_http import _two_grids, serve
 from tests.e2e.test_maps_browser import CHROMIUM, LAUNCH_ARGS
+from tests.tiles_support import build_mbtiles
 
 pytestmark = pytest.mark.e2e
-TILE_ZOOMS = range(10, 14)
 LIVE_MS = 2_000  # the issue's promise: a change appears within 2 s, without a reload
 PHONE = {"width": 390, "height": 844}
-
-
-def _tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
-    import math
-
-    n = 2**z
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return x, y
-
-
-def build_mbtiles(path: Path, lat: float, lon: float, span: float = 0.12) -> int:
-    """An MBTiles file (TMS rows) of labelled PNG tiles around (lat, lon); the tile count."""
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
-    db.execute(
-        "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
-        "tile_data BLOB)"
-    )
-    bounds = (lon - span, lat - span, lon + span, lat + span)
-    meta = {
-        "name": "test basemap",
-        "format": "png",
-        "bounds": ",".join(str(v) for v in bounds),
-        "minzoom": str(TILE_ZOOMS[0]),
-        "maxzoom": str(TILE_ZOOMS[-1]),
-        "attribution": "test tiles",
-    }
-    db.executemany("INSERT INTO metadata VALUES (?, ?)", meta.items())
-    count = 0
-    for z in TILE_ZOOMS:
-        x0, y0 = _tile_xy(bounds[3], bounds[0], z)
-        x1, y1 = _tile_xy(bounds[1], bounds[2], z)
-        for x in range(x0, x1 + 1):
-            for y in range(y0, y1 + 1):
-                image = Image.new("RGB", (256, 256), (226, 236, 214))
-                draw = ImageDraw.Draw(image)
-                draw.rectangle((0, 0, 255, 255), outline=(160, 180, 150))
-                draw.text((8, 8), f"{z}/{x}/{y}", fill=(90, 110, 80))
-                out = io.BytesIO()
-                image.save(out, format="PNG")
-                db.execute(
-                    "INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, 2**z - 1 - y, out.getvalue())
-                )
-                count += 1
-    db.commit()
-    db.close()
-    return count
 
 
 class Watch:
@@ -368,6 +317,9 @@ def test_the_whole_loop_in_three_browsers(
         drawn = [status for status, kind in watch.tiles if status == 200 and kind == "image/png"]
         assert drawn and all(status in (200, 204) for status, _ in watch.tiles)
 
+        console.click(f'#queue tr[data-id="{case_id}"]')  # the README's view: the case open
+        console.wait_for_selector("#detail:not([hidden]) .photos img")
+        console.wait_for_selector("#detail .messages li")
         save_screenshots(
             screenshot_dir(), {"console": console, "officer": officer_page, "report": reporter}
         )
