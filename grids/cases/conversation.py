@@ -125,9 +125,7 @@ def conversation(session: Session, item: Case, *, viewer: User) -> list[dict[str
         ).all()
     )
     pseudonym = item.reporter.pseudonym if item.reporter else "居民 / resident"
-    return [
-        message_view(r, viewer, pseudonym, names.get(r.author_user_id or 0)) for r in rows
-    ]
+    return [message_view(r, viewer, pseudonym, names.get(r.author_user_id or 0)) for r in rows]
 
 
 def message_view(
