@@ -33,6 +33,7 @@ from grids.cases.views import case_view, history
 from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
+from grids.events import publish
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -342,7 +343,7 @@ async def add_photos(
                 actor_role=user.role,
                 note=f"{len(stored)} {kind} photo(s) added",
             )
-            session.flush()
+            publish(session, "case.changed", case=item, data={"action": "photo", "by": user.name})
             return [
                 {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
                 for p in stored
