@@ -84,6 +84,18 @@ export async function photoUrl(url) {
   return photoUrls.get(url);
 }
 
+// Thumbnails of a case's photos; a click shows one large.
+export function showPhotos(container, photos, onError) {
+  for (const p of photos) {
+    photoUrl(p.url).then((src) => container.append(el("img", { src, alt: `${p.kind} ${p.id}`, onclick: () => enlarge(src) }))).catch(onError);
+  }
+}
+
+function enlarge(src) {
+  const box = el("div", { class: "lightbox", onclick: () => box.remove() }, el("img", { src, alt: "photo" }));
+  document.body.append(box);
+}
+
 // ---- live events -------------------------------------------------------------------------
 // One EventSource per page: the browser reconnects by itself and sends Last-Event-ID.
 export function live(onEvent, onState = () => {}) {

@@ -2,7 +2,7 @@
 // action a dispatcher may take. Live through server-sent events; no polling.
 import {
   act, addWords, api, config, conversation, countdown, debounce, dot, el, getLang, live, lostRace,
-  makeMap, photoUrl, setLang, shiftGeoJSON, signOut, STATUS_COLOURS, t, toMap, translatePage, when,
+  makeMap, setLang, showPhotos, shiftGeoJSON, signOut, STATUS_COLOURS, t, toMap, translatePage, when,
 } from "/static/common/gw.js";
 
 addWords({
@@ -213,16 +213,9 @@ async function renderDetail(c, history) {
     c.photos.length ? el("h3", {}, t("photos")) : null, photos,
     el("h3", {}, t("duplicates")), duplicates, talk, el("h3", {}, t("audit")), audit].filter(Boolean));
   $("detail").hidden = false;
-  for (const p of c.photos) {
-    photoUrl(p.url).then((src) => photos.append(el("img", { src, alt: `${p.kind} ${p.id}`, onclick: () => enlarge(src) }))).catch((e) => say(e.message));
-  }
+  showPhotos(photos, c.photos, (e) => say(e.message));
   conversation(talk, c, () => select(c.id, { pan: false })).catch((e) => say(e.message));
   showDuplicates(duplicates, c).catch((e) => say(e.message));
-}
-
-function enlarge(src) {
-  const box = el("div", { class: "lightbox", onclick: () => box.remove() }, el("img", { src, alt: "photo" }));
-  document.body.append(box);
 }
 
 async function showDuplicates(container, c) {

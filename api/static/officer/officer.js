@@ -2,7 +2,7 @@
 // photos and conversation, and the officer's actions (verify with the phone's position).
 import {
   act, addWords, api, conversation, countdown, debounce, dot, el, getLang, live, lostRace, makeMap,
-  photoUrl, setLang, signOut, STATUS_COLOURS, t, toMap, translatePage, when,
+  setLang, showPhotos, signOut, STATUS_COLOURS, t, toMap, translatePage, when,
 } from "/static/common/gw.js";
 
 addWords({
@@ -78,15 +78,8 @@ function renderCase(c) {
     el("p", {}, c.description || "—"),
     el("p", { class: "muted" }, `${t("reporter")}: ${c.reporter ? c.reporter.pseudonym : "—"} · ${when(c.reported_at)}`),
     photos, el("div", { class: "big-actions" }, actionsFor(c)), form, talk);
-  for (const p of c.photos) {
-    photoUrl(p.url).then((src) => photos.append(el("img", { src, alt: `${p.kind} ${p.id}`, onclick: () => enlarge(src) }))).catch((e) => say(e.message));
-  }
+  showPhotos(photos, c.photos, (e) => say(e.message));
   conversation(talk, c, () => openCase(c.id)).catch((e) => say(e.message));
-}
-
-function enlarge(src) {
-  const box = el("div", { class: "lightbox", onclick: () => box.remove() }, el("img", { src, alt: "photo" }));
-  document.body.append(box);
 }
 
 function actionsFor(c) {
