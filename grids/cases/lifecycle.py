@@ -34,6 +34,8 @@ from grids.events import publish
 ACTING_ROLES = ("officer", "dispatcher", "admin")
 DISPATCH_ROLES = ("dispatcher", "admin")
 REJECT_REASONS = ("invalid", "duplicate", "not_ours")
+UNVERSIONED = ("message", "photo")
+"""Audit rows of what leaves the case's version as it is (a message, a photo)."""
 
 # action: (states it may start from, roles allowed)
 ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
@@ -76,7 +78,7 @@ def stale(session: Session, item: Case, sent: int) -> StaleVersion:
     last = session.execute(
         select(CaseEvent, User.name)
         .outerjoin(User, User.id == CaseEvent.actor_user_id)
-        .where(CaseEvent.case_id == item.id)
+        .where(CaseEvent.case_id == item.id, CaseEvent.action.not_in(UNVERSIONED))
         .order_by(CaseEvent.id.desc())
         .limit(1)
     ).first()

@@ -100,8 +100,15 @@ def test_wrong_transition_is_409_naming_the_state(case_env: CaseEnv) -> None:
     response = case_env.act(case, "resolve", note="done")
     assert response.status_code == 409
     assert "routed" in response.json()["detail"]
+    acknowledged = case_env.act(case, "acknowledge").json()
+    said = case_env.client.post(
+        f"/api/v1/cases/{case['id']}/messages",
+        json={"body": "收到"},
+        headers=case_env.headers("citizen"),
+    )
+    assert said.status_code == 201  # a message after the winning change names no one
     stale = case_env.act(
-        case_env.act(case, "acknowledge").json() | {"version": case["version"]},
+        acknowledged | {"version": case["version"]},
         "verify",
         valid=True,
         lat=DEMO_LAT,
