@@ -129,13 +129,13 @@ def apply_action(
     states, roles = ALLOWED[action.name]
     if user is not None:
         require_role(user, *roles)
+    if action.expected_version is not None and action.expected_version != item.version:
+        raise stale(session, item, action.expected_version)  # first: who got there before
     if item.status not in states:
         raise Conflict(
             f"cannot {action.name} a case that is {item.status}; "
             f"{action.name} needs one of {sorted(states)}"
         )
-    if action.expected_version is not None and action.expected_version != item.version:
-        raise stale(session, item, action.expected_version)
     before = item.status
     changes, to_status, data = _plan(session, directory, item, action, now)
     changes |= {"status": to_status, "updated_at": now, "version": item.version + 1}
@@ -146,8 +146,9 @@ def apply_action(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        seen = item.version
         session.refresh(item)
-        raise stale(session, item, item.version - 1)
+        raise stale(session, item, seen)
     session.refresh(item)
     public = (
         action.public_note if action.public_note is not None else PUBLIC_NOTES.get(to_status, "")

@@ -118,6 +118,8 @@ def test_wrong_transition_is_409_naming_the_state(case_env: CaseEnv) -> None:
     lost = stale.json()
     assert lost["changed_by"] == "officer" and lost["version"] == case["version"] + 1
     assert f"changed by officer at {lost['changed_at']}" in lost["detail"]
+    twice = case_env.act(case, "acknowledge", who="dispatcher")  # both clicked acknowledge
+    assert twice.status_code == 409 and twice.json()["changed_by"] == "officer"
 
 
 def test_verify_needs_position_and_invalid_needs_reason(case_env: CaseEnv) -> None:
