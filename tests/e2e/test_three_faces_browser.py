@@ -310,10 +310,18 @@ def test_the_whole_loop_in_three_browsers(
 
         # the map pages, with the configured basemap
         maps = signed_in(browser, base, tokens["dispatcher"], **desk)
-        for path in ("/maps/hotspots?res=8&source=samples", "/public/maps/hotspots?res=8"):
+        for path in (
+            "/maps/hotspots?res=8&source=samples",
+            "/maps/emerging?res=8&source=samples",
+            "/public/maps/hotspots?res=8",
+            "/maps/patrol-gaps?hours=24",
+        ):
             page = watch.page(maps, path)
-            assert page.goto(base + path).status == 200
+            assert page.goto(base + path).status == 200, path
             page.wait_for_selector(".leaflet-tile-loaded")
+        report = watch.page(maps, "/reports/week")
+        assert report.goto(base + "/reports/week").status == 200
+        report.wait_for_load_state("networkidle")
         drawn = [status for status, kind in watch.tiles if status == 200 and kind == "image/png"]
         assert drawn and all(status in (200, 204) for status, _ in watch.tiles)
 
