@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from api.cli import analytics, cases, patrol, route, samples, store
-from api.cli.common import console
-from api.settings import Settings
+from api.cli.common import console, fail
+from api.cli.common import settings as load_settings
+from grids.errors import GridwatchError
 
 app = typer.Typer(
     help="gridwatch: route citizens' reports to the grid officer on duty.\n\n"
@@ -48,12 +49,16 @@ def serve(
 
     from api.app import create_app
 
-    settings = Settings()
+    settings = load_settings()
+    try:  # a basemap file that cannot be served stops the start with what to fix
+        service = create_app(settings)
+    except GridwatchError as exc:
+        fail(str(exc))
     console.print(
         f"gridwatch on http://{host or settings.host}:{port or settings.port} (docs at /docs)"
     )
     uvicorn.run(
-        create_app(settings),
+        service,
         host=host or settings.host,
         port=port or settings.port,
         timeout_graceful_shutdown=5,  # open event streams must not hold up a restart

@@ -119,3 +119,22 @@ def test_a_vector_archive_is_refused_at_start(tmp_path: Path) -> None:
 def test_bad_basemap_settings_say_what_to_fix(basemap: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("{", r"\{").replace("}", r"\}")):
         Settings(**basemap)
+
+
+def test_serve_refuses_a_basemap_it_cannot_draw(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    archive = tmp_path / "vector.mbtiles"
+    build_mbtiles(archive, LAT, LON, span=0.01, fmt="pbf")
+    env = {
+        "GRIDWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'gw.db'}",
+        "GRIDWATCH_DATA_DIR": str(tmp_path),
+        "GRIDWATCH_BASEMAP_FILE": str(archive),
+    }
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"], env=env)
+    assert result.exit_code == 2 and "raster tiles only" in result.output
+    env["GRIDWATCH_BASEMAP_FILE"] = str(tmp_path / "missing.pmtiles")
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"], env=env)
+    assert result.exit_code == 2 and "does not exist" in result.output
