@@ -41,7 +41,7 @@ bench: $(STAMP) services
 ## make screenshots: regenerate the README's pictures (docs/screenshots) from the browser tests
 screenshots: $(STAMP) services
 	GRIDWATCH_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q \
-	    tests/e2e/test_console_browser.py \
+	    tests/e2e/test_three_faces_browser.py \
 	    tests/e2e/test_maps_browser.py::test_hotspot_map_renders_offline_with_its_hexagons
 
 lint: $(STAMP)

@@ -17,16 +17,15 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
-from api.auth import bearer_token
+from api.auth import session_user
 from api.deps import LocatorDep, SessionDep, SettingsDep
 from api.settings import Settings
-from geo.maps import pages as maps
 from grids.accounts.scope import scope_of
-from grids.accounts.users import Forbidden, user_for_token
+from grids.accounts.users import Forbidden
 from grids.analytics.hotspots import (
     Selection,
     in_scope,
@@ -39,32 +38,21 @@ from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 
 ANALYTICS_ROLES = ("planner", "dispatcher", "patrol_leader", "admin")
-TOKEN_COOKIE = "gridwatch_token"
 GZIP_ABOVE = 2048
 
 
 class AnalyticsSettings(BaseSettings):
-    """Settings of the maps and the public map (``GRIDWATCH_MAP_*``, ``GRIDWATCH_PUBLIC_*``)."""
+    """Settings of the maps and the public map (``GRIDWATCH_MAP_*``, ``GRIDWATCH_PUBLIC_*``);
+    their basemap is the service's (``GRIDWATCH_BASEMAP_*``, see :mod:`api.basemap`)."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", env_file=".env", extra="ignore")
 
-    map_basemap: str = Field(default="osm", description="osm, gcj02 or none")
-    map_tiles: str | None = Field(
-        default=None, description="Tile URL template of an intranet tile server (basemap's datum)"
-    )
     map_inline_cells: int = Field(
         default=5000, ge=0, description="Larger fields are fetched by the page, not inlined"
     )
     public_min_reports: int = Field(
         default=5, ge=2, description="The public map never shows a cell with fewer reports"
     )
-
-    @field_validator("map_basemap")
-    @classmethod
-    def _known_basemap(cls, value: str) -> str:
-        if value not in maps.BASEMAPS:
-            raise ValueError(f"unknown basemap {value!r}; use one of {', '.join(maps.BASEMAPS)}")
-        return value
 
 
 @lru_cache(maxsize=1)
@@ -103,10 +91,7 @@ class Viewer:
 
 
 def current_viewer(request: Request, locator: LocatorDep) -> Viewer:
-    token = bearer_token(request) or request.cookies.get(TOKEN_COOKIE)
-    with request.app.state.sessions() as session:
-        user = user_for_token(session, token)
-        session.expunge(user)
+    user = session_user(request)
     require_role(user, *ANALYTICS_ROLES)
     scope = scope_of(user, locator.directory)
     if scope.unit_ids is not None and not scope.unit_ids:

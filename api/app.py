@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import basemap, errors, pages
 from api.assets import mount_static
+from api.basemap import configured_basemap, open_archive
+from api.events import EventHub
+from api.events import router as events_router
 from api.middleware import BodyLimit, StoreGate, StoreReadiness
 from api.routers import (
     cases,
-    console,
     docs,
     health,
     hotspots,
     locate,
+    messages,
     my,
     open311,
     patrol_plans,
@@ -67,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready=lambda: readiness.problem() is None,
     )
 
+    hub = EventHub(engine)
+    archive = open_archive(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         problem = readiness.problem()
@@ -78,9 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except NotReady as exc:
                 log.warning("%s", exc)
         workers.start()
+        hub.start()
         yield
+        app.state.stopping = True
+        hub.stop()
         workers.stop()
         engine.dispose()
+        if archive is not None:
+            archive.close()
 
     app = FastAPI(
         title="gridwatch",
@@ -95,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.locators = locators
     app.state.case_config = case_config
+    app.state.event_hub = hub
+    app.state.tile_archive = archive
+    app.state.basemap = configured_basemap(settings, archive)
+    app.state.stopping = False
     errors.install(app)
     app.add_middleware(
         BodyLimit,
@@ -108,18 +123,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(locate.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1")
+    app.include_router(messages.router, prefix="/api/v1")  # before cases' /{case_id}/{action}
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(my.router, prefix="/api/v1")
+    app.include_router(events_router, prefix="/api/v1")
     app.include_router(rewards.router, prefix="/api/v1")
     app.include_router(patrols.router, prefix="/api/v1")
     app.include_router(patrol_plans.router, prefix="/api/v1")
     app.include_router(patrol_plans.pages)
     app.include_router(open311.router)
-    app.include_router(console.router)
+    app.include_router(pages.router)
     app.include_router(hotspots.router, prefix="/api/v1")
     app.include_router(hotspots.pages)
     app.include_router(summaries.router, prefix="/api/v1")
     app.include_router(summaries.pages)
+    app.include_router(basemap.router)
     mount_static(app)
     open311.install(app)
     return app

@@ -18,16 +18,32 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+TOKEN_COOKIE = "gridwatch_token"
+"""The pages' session: the token, kept in a cookie when a person signs in."""
+
+
+def session_user(request: Request) -> User:
+    """The caller by bearer token or, for pages and event streams, the session cookie.
+    Only for reading: actions take the bearer token alone (no cross-site forgery)."""
+    return _user(request, bearer_token(request) or request.cookies.get(TOKEN_COOKIE))
+
+
 def current_user(request: Request) -> User:
-    """The caller, loaded in a session of its own that is closed at once: holding a
-    connection for the whole request would starve the pool under load."""
+    """The caller by bearer token."""
+    return _user(request, bearer_token(request))
+
+
+def _user(request: Request, token: str | None) -> User:
+    """The user of a token, loaded in a session of its own that is closed at once: holding
+    a connection for the whole request would starve the pool under load."""
     with request.app.state.sessions() as session:
-        user = user_for_token(session, bearer_token(request))
+        user = user_for_token(session, token)
         session.expunge(user)
         return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+PageUser = Annotated[User, Depends(session_user)]
 
 
 def current_scope(user: CurrentUser, locator: LocatorDep) -> Scope:
@@ -35,3 +51,10 @@ def current_scope(user: CurrentUser, locator: LocatorDep) -> Scope:
 
 
 CurrentScope = Annotated[Scope, Depends(current_scope)]
+
+
+def page_scope(user: PageUser, locator: LocatorDep) -> Scope:
+    return scope_of(user, locator.directory)
+
+
+PageScope = Annotated[Scope, Depends(page_scope)]

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from api.pages import signin_page, wants_html
 from geo.errors import GeoInputError
 from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
@@ -48,12 +49,16 @@ def status_for(exc: Exception) -> int:
 
 
 def install(app: FastAPI) -> None:
-    """Answer domain errors as ``{"detail": message}`` with their status."""
+    """Answer domain errors as ``{"detail": message}`` with their status; a browser opening
+    a page it may not see gets the sign-in page instead."""
 
-    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+    async def handler(request: Request, exc: Exception) -> Response:
         status = status_for(exc)
+        if status in (401, 403) and wants_html(request):
+            return signin_page(str(exc))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        body = {"detail": str(exc), **getattr(exc, "body", {})}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -10,7 +10,7 @@ from grids.db import check_schema
 from grids.errors import StoreError
 
 #: Served before the store is ready: they read nothing from it.
-OPEN_PATHS = ("/docs", "/redoc", "/openapi.json", "/static/")
+OPEN_PATHS = ("/docs", "/redoc", "/openapi.json", "/static/", "/basemap/", "/favicon")
 
 
 class StoreReadiness:
@@ -34,7 +34,8 @@ class StoreReadiness:
 
 
 class StoreGate:
-    """503 with what to do for every request (but the docs) until the store is ready."""
+    """503 with what to do for every request (but the docs, static files and tiles) until the
+    store is ready."""
 
     def __init__(self, app: ASGIApp, readiness: StoreReadiness) -> None:
         self.app = app

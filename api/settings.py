@@ -7,9 +7,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo.maps.style import BASEMAP_CRS
 from grids.cases.intake import CaseConfig
 from grids.cases.photos import PhotoStore
 from grids.samples.sources import CHECKOUT_DIR
@@ -77,6 +78,18 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="How often the service checks deadlines (0: never)"
     )
     webhook_interval_s: float = Field(default=10.0, ge=0, description="0: never")
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ tile template of a tile server, e.g. http://tiles.lan/{z}/{x}/{y}.png "
+        "(default: no basemap, so no page asks any host but the service)",
+    )
+    basemap_crs: str = Field(
+        default="wgs84", description="The datum of the basemap's tiles: wgs84, or gcj02 (Amap)"
+    )
+    basemap_file: Path | None = Field(
+        default=None, description="An MBTiles or PMTiles archive of raster tiles gridwatch serves"
+    )
+    basemap_attribution: str = Field(default="", description="Shown in the map's corner")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -90,6 +103,30 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
             ) from exc
         return value
+
+    @field_validator("basemap_crs")
+    @classmethod
+    def _known_basemap_crs(cls, value: str) -> str:
+        if value not in BASEMAP_CRS:
+            raise ValueError(f"unknown basemap crs {value!r}; use one of {', '.join(BASEMAP_CRS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_basemap(self) -> Settings:
+        if self.basemap_url and self.basemap_file:
+            raise ValueError("set GRIDWATCH_BASEMAP_URL or GRIDWATCH_BASEMAP_FILE, not both")
+        if self.basemap_url and not all(f"{{{k}}}" in self.basemap_url for k in "zxy"):
+            raise ValueError(
+                f"GRIDWATCH_BASEMAP_URL {self.basemap_url!r} needs {{z}}, {{x}} and {{y}}"
+            )
+        if self.basemap_file is not None:
+            if self.basemap_file.suffix.lower() not in (".mbtiles", ".pmtiles"):
+                raise ValueError(
+                    f"GRIDWATCH_BASEMAP_FILE {self.basemap_file} must be .mbtiles or .pmtiles"
+                )
+            if not self.basemap_file.is_file():
+                raise ValueError(f"GRIDWATCH_BASEMAP_FILE {self.basemap_file} does not exist")
+        return self
 
     @property
     def photo_dir(self) -> Path:

@@ -1,7 +1,9 @@
-"""Background work inside the service: the deadline checker and webhook delivery.
+"""Background work inside the service: the deadline checker, webhook delivery, and
+pruning old live events.
 
-Both also run from cron (``gridwatch escalate --once``, ``gridwatch webhooks
-deliver --once``); inside the service one thread runs them on their intervals.
+The first two also run from cron (``gridwatch escalate --once``, ``gridwatch
+webhooks deliver --once``); inside the service one thread runs them on their
+intervals. Live events are pruned hourly whenever the deadline checker runs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from grids.cases.webhooks import deliver_due
 from grids.city.locator import LocatorCache
 from grids.db import transaction
 from grids.errors import NotReady
+from grids.events import prune
 
 log = logging.getLogger("gridwatch.workers")
+PRUNE_EVERY_S = 3600.0
 
 
 def escalate_once(
@@ -49,7 +53,11 @@ class Workers:
         self.ready = ready
         self.locators = locators
         self.config = config
-        self.intervals = {"escalate": escalation_interval_s, "webhooks": webhook_interval_s}
+        self.intervals = {
+            "escalate": escalation_interval_s,
+            "webhooks": webhook_interval_s,
+            "events": PRUNE_EVERY_S if escalation_interval_s > 0 else 0.0,
+        }
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gridwatch-workers", daemon=True)
 
@@ -80,6 +88,9 @@ class Workers:
                 escalated = escalate_once(self.sessions, self.locators, self.config)
                 if escalated:
                     log.info("escalated cases %s", escalated)
+            elif name == "events":
+                with transaction(self.sessions) as session:
+                    prune(session)
             else:
                 deliver_due(self.sessions, secret=self.config.secret)
         except NotReady:

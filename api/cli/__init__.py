@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from api.cli import analytics, cases, patrol, route, samples, store
-from api.cli.common import command_group, console, settings
+from api.cli.common import command_group, console, fail, settings
 
 app = command_group(
     "gridwatch: route citizens' reports to the grid officer on duty.\n\n"
@@ -50,11 +50,21 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from grids.errors import GridwatchError
 
     config = settings()
     host, port = host or config.host, port or config.port
+    try:  # a basemap file that cannot be served stops the start with what to fix
+        service = create_app(config)
+    except GridwatchError as exc:
+        fail(str(exc))
     console.print(f"gridwatch on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(config), host=host, port=port)
+    uvicorn.run(
+        service,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=5,  # open event streams must not hold up a restart
+    )
 
 
 def main() -> None:

@@ -98,7 +98,9 @@ Source = Annotated[
         "city's reports), cases or samples"
     ),
 ]
-Basemap = Annotated[str, typer.Option(help="HTML only: osm, gcj02 or none")]
+Basemap = Annotated[
+    str, typer.Option(help="HTML only: configured (GRIDWATCH_BASEMAP_URL, if set) or none")
+]
 Lang = Annotated[str, typer.Option(help="HTML only: zh or en")]
 
 
@@ -122,7 +124,7 @@ class PointOptions:
     grids_crs: GridsCrs = "wgs84"
     unit: UnitCode = None
     source: Source = "auto"
-    basemap: Basemap = "osm"
+    basemap: Basemap = "configured"
     lang: Lang = "zh"
 
     def selection(self, config: Settings) -> analytics.Selection:

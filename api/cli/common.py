@@ -167,16 +167,34 @@ def read_point_file(
 
 
 def write_map_page(
-    out: Path, build: Callable[[MapOptions], folium.Map], *, basemap: str = "none", lang: str = "zh"
+    out: Path,
+    build: Callable[[MapOptions], folium.Map],
+    *,
+    basemap: str = "configured",
+    lang: str = "zh",
 ) -> None:
-    """A map page that works from disk with no internet: its scripts are copied beside it."""
+    """A map page that works from disk with no internet: its scripts are copied beside it.
+
+    ``basemap``: ``configured`` draws the tile server of ``GRIDWATCH_BASEMAP_URL`` (a
+    ``GRIDWATCH_BASEMAP_FILE`` is served by the service only, so a file gets none), or
+    ``none``.
+    """
     import shutil
 
     from api.assets import STATIC_DIR
+    from api.basemap import configured_basemap
+    from geo.errors import GeoInputError
     from geo.maps.pages import MapOptions, render_html
 
+    if basemap not in ("configured", "none"):
+        raise GeoInputError(f"--basemap must be configured or none, got {basemap!r}")
+    config = settings() if basemap == "configured" else None
     assets = out.with_name(f"{out.stem}_files")
-    options = MapOptions(basemap=basemap, lang=lang, vendor_prefix=f"{assets.name}/vendor")
+    options = MapOptions(
+        basemap=configured_basemap(config, None) if config is not None else None,
+        lang=lang,
+        vendor_prefix=f"{assets.name}/vendor",
+    )
     html = render_html(build(options), allowed_prefix=f"{assets.name}/")
     shutil.copytree(STATIC_DIR / "vendor", assets / "vendor", dirs_exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -22,11 +22,18 @@ from grids.accounts.scope import Scope
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
 from grids.cases.models import Case, Photo
-from grids.cases.queries import QueueFilter, get_case, nearby_open_cases, queue
+from grids.cases.queries import (
+    QueueFilter,
+    get_case,
+    nearby_open_cases,
+    queue,
+    status_counts,
+)
 from grids.cases.views import case_view, history
 from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
+from grids.events import publish
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -194,7 +201,7 @@ async def submit_case(
     return view
 
 
-def _visible(session: Session, user: User, scope: Scope, case_id: int) -> Case:
+def visible_case(session: Session, user: User, scope: Scope, case_id: int) -> Case:
     """A case this user may see: staff by scope, a reporter only their own."""
     if user.role == "reporter":
         item = session.get(Case, case_id)
@@ -258,10 +265,12 @@ def dispatch_queue(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    overdue: Annotated[bool, Query(description="only cases past their next deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """The dispatch queue in the caller's scope: overdue first, paginated."""
+    """The dispatch queue in the caller's scope: overdue first, paginated; ``counts``: how many
+    cases of the other filters are in each status."""
     require_role(user, *STAFF)
     filters = QueueFilter(
         statuses=tuple(status or ()),
@@ -272,11 +281,13 @@ def dispatch_queue(
         since=since,
         until=until,
         bbox=parse_bbox(bbox) if bbox else None,
+        overdue=overdue,
     )
     rows, total = queue(session, scope, filters, limit=limit, offset=offset)
     base = str(request.base_url).rstrip("/")
     return {
         "total": total,
+        "counts": status_counts(session, scope, filters),
         "limit": limit,
         "offset": offset,
         "cases": [case_view(session, c, viewer_role=user.role, base_url=base) for c in rows],
@@ -288,7 +299,7 @@ def read_case(
     request: Request, session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
 ) -> dict[str, Any]:
     """One case, as your role may see it."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     return case_view(
         session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
     )
@@ -299,7 +310,7 @@ def case_history(
     session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
 ) -> list[dict[str, Any]]:
     """Every audit row of a case: who, role, when, from → to, note, position."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     return history(session, item, public=user.role == "reporter")
 
 
@@ -318,7 +329,7 @@ async def add_photos(
     stored = store.store_all([(f.filename or "photo", await f.read()) for f in files], kind)
     try:
         with transaction(request.app.state.sessions) as session:
-            item = _visible(session, user, scope, case_id)
+            item = visible_case(session, user, scope, case_id)
             for photo in stored:
                 photo.case_id = item.id
                 session.add(photo)
@@ -332,7 +343,7 @@ async def add_photos(
                 actor_role=user.role,
                 note=f"{len(stored)} {kind} photo(s) added",
             )
-            session.flush()
+            publish(session, "case.changed", case=item, data={"action": "photo", "by": user.name})
             return [
                 {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
                 for p in stored
@@ -352,7 +363,7 @@ def read_photo(
     photo_id: int,
 ) -> FileResponse:
     """A photo of a case, only to those who may see the case."""
-    item = _visible(session, user, scope, case_id)
+    item = visible_case(session, user, scope, case_id)
     photo = session.get(Photo, photo_id)
     if photo is None or photo.case_id != item.id:
         raise NotFound(f"no photo {photo_id} on case {case_id}")
@@ -388,7 +399,7 @@ def act(
     if body.lat is not None and body.lon is not None:
         check_point(body.lat, body.lon)
     with transaction(request.app.state.sessions) as session:
-        item = _visible(session, user, scope, case_id)
+        item = visible_case(session, user, scope, case_id)
         apply_action(
             session,
             locator.directory,

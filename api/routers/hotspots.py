@@ -38,6 +38,7 @@ from api.analytics_deps import (
     compressed,
     selection_for,
 )
+from api.basemap import map_options
 from api.deps import LocatorDep, SessionDep, SettingsDep
 from geo.aggregate import counts_per_cell
 from geo.hotspots import cells_to_strings
@@ -73,7 +74,9 @@ K = Annotated[int, Query(description="k-ring size of the neighbourhood: 1, 2 or 
 Kernel = Annotated[str, Query(description="uniform, triangular, quadratic, quartic or gaussian")]
 Fdr = Annotated[bool, Query(description="Classes with Benjamini–Hochberg FDR correction")]
 Freq = Annotated[str, Query(description="Time bins: day, week (ISO) or month")]
-Basemap = Annotated[str | None, Query(description="osm, gcj02 or none (default: the setting)")]
+Basemap = Annotated[
+    str | None, Query(description="none: no basemap (default: the configured one, if any)")
+]
 Lang = Annotated[str, Query(description="zh or en")]
 Crs = Annotated[str, Query(description="Datum of the output coordinates: wgs84 or gcj02")]
 
@@ -273,15 +276,6 @@ def _notes(analysis: analytics.Analysis, lang: str, tz: str) -> list[str]:
     return lines
 
 
-def _map_options(
-    map_settings: AnalyticsSettings, basemap: str | None, lang: str
-) -> maps.MapOptions:
-    """The page's basemap (the setting's unless asked), language and tiles."""
-    return maps.MapOptions(
-        basemap=basemap or map_settings.map_basemap, lang=lang, tiles=map_settings.map_tiles
-    )
-
-
 def _map_page(
     kind: str,
     caller: Caller,
@@ -292,7 +286,7 @@ def _map_page(
     inline: bool | None,
 ) -> Response:
     session, locator = caller.session, caller.locator
-    options = _map_options(map_settings, basemap, lang)
+    options = map_options(caller.request, basemap, lang)
     chosen = caller.chosen()
     analysis = _run(kind, session, locator, chosen, caller.settings, params)
     unit = analytics.resolve_unit(locator.directory, chosen.unit)
@@ -355,7 +349,7 @@ def hotspot_map_page(
     """The hot-spot map: Gi* classes (ArcGIS colours), counts, town and grid outlines
     with who is on duty, cases by state, patrol points. Works with no internet.
 
-    Example: ``/maps/hotspots?res=9&unit=DG20&basemap=gcj02&lang=en``
+    Example: ``/maps/hotspots?res=9&unit=DG20&lang=en``
     """
     params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr}
     return _map_page("hotspots", caller, map_settings, params, basemap, lang, inline)
@@ -455,7 +449,7 @@ def public_map(
     if format == "geojson":
         body = maps.cells_geojson(table["cell"], table, meta=meta)
         return compressed(request, body, GEOJSON)
-    options = _map_options(map_settings, basemap, lang)
+    options = map_options(request, basemap, lang)
     towns = analytics.town_outlines(
         session, locator, analytics.resolve_unit(locator.directory, selection.unit)
     )

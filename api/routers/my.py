@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from api.auth import CurrentUser
 from api.deps import SessionDep
 from grids.accounts.models import Reporter
-from grids.cases.models import Case
+from grids.cases.models import Case, RewardEntry
 from grids.cases.views import history
 from grids.city.models import Category
 
@@ -19,7 +19,8 @@ router = APIRouter(tags=["reporters"])
 
 @router.get("/my/cases")
 def my_cases(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """Your reports, newest first, with every public note and state change.
+    """Your reports, newest first, with every public note and state change and the reward
+    (红包 and points) each earned.
 
     A report merged as a duplicate follows the original's outcome.
     """
@@ -36,6 +37,7 @@ def my_cases(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
         assert followed is not None
         category = session.get(Category, item.category_id)
         assert category is not None
+        reward = session.scalar(select(RewardEntry).where(RewardEntry.case_id == item.id))
         out.append(
             {
                 "id": item.id,
@@ -44,6 +46,9 @@ def my_cases(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
                 "reported_at": item.reported_at.isoformat(timespec="seconds"),
                 "status": followed.status,
                 "duplicate_of": item.duplicate_of_id,
+                "reward": (
+                    {"yuan": str(reward.amount_yuan), "points": reward.points} if reward else None
+                ),
                 "steps": history(session, item, public=True)
                 + (history(session, followed, public=True) if followed is not item else []),
             }

@@ -11,7 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.assets import self_contained
-from api.auth import CurrentScope, CurrentUser
+from api.auth import CurrentScope, CurrentUser, PageScope, PageUser
+from api.basemap import map_options
 from api.deps import LocatorDep, SessionDep
 from geo.maps.pages import MapOptions, render_html
 from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
@@ -144,10 +145,12 @@ async def make_plan(
         seed=body.seed,
         time_limit_s=body.time_limit_s,
     )
-    return render_plan(plan, body.format, hot.table if hot is not None else None)
+    return render_plan(
+        plan, body.format, hot.table if hot is not None else None, map_options(request)
+    )
 
 
-def render_plan(plan: Plan, fmt: str, hotspots: Any) -> Response:
+def render_plan(plan: Plan, fmt: str, hotspots: Any, options: MapOptions) -> Response:
     """A plan in the asked format."""
     if fmt == "geojson":
         return Response(
@@ -160,7 +163,7 @@ def render_plan(plan: Plan, fmt: str, hotspots: Any) -> Response:
             headers={"Content-Disposition": 'attachment; filename="patrol-plan.gpx"'},
         )
     if fmt == "html":  # a page to save and open from disk: everything inline
-        page = render_html(plan_map(plan, hotspots=hotspots, options=MapOptions(basemap="none")))
+        page = render_html(plan_map(plan, hotspots=hotspots, options=options))
         return Response(self_contained(page), media_type="text/html")
     return Response(
         json.dumps(plan_to_json(plan), ensure_ascii=False), media_type="application/json"
@@ -195,8 +198,8 @@ def gaps(
 def gaps_page(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
-    scope: CurrentScope,
+    user: PageUser,
+    scope: PageScope,
     locator: LocatorDep,
     hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
     res: Annotated[int, Query(ge=6, le=10)] = 9,
@@ -205,5 +208,5 @@ def gaps_page(
 ) -> Response:
     """The coverage gaps on a map: unvisited hot cells and unvisited must-visit points."""
     found = gaps(request, session, user, scope, locator, hours=hours, res=res, unit=unit)
-    page = gaps_map(found, options=MapOptions(basemap="none", lang=lang))
+    page = gaps_map(found, options=map_options(request, lang=lang))
     return Response(render_html(page), media_type="text/html")

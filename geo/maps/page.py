@@ -28,10 +28,8 @@ from geo.maps.style import (
     CANVAS_ABOVE,
     CLUSTER_CSS,
     CLUSTER_JS,
-    GCJ02_TILES,
     GI_COLOURS,
     GRIDS_SHOWN,
-    OSM_TILES,
     PATROL_ICONS,
     PATROL_TEXT,
     STATUS_COLOURS,
@@ -45,35 +43,51 @@ from geo.maps.style import (
 
 
 @dataclass(frozen=True)
+class Basemap:
+    """Tiles under the overlays: an XYZ ``url`` template and the datum its tiles are drawn
+    in (``crs``: ``wgs84``, or ``gcj02`` for Amap and Tencent tiles, and then every overlay
+    is shifted into GCJ-02 so they line up), with the zooms and WGS-84 ``bounds``
+    (min_lon, min_lat, max_lon, max_lat) it has tiles for."""
+
+    url: str
+    crs: str = "wgs84"
+    attribution: str = ""
+    min_zoom: int = 0
+    max_zoom: int = 19
+    bounds: tuple[float, float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_options(self.crs, "zh")
+
+
+@dataclass(frozen=True)
 class MapOptions:
     """How a page is drawn, whatever it shows.
 
-    ``basemap`` is ``osm`` (WGS-84 tiles), ``gcj02`` (AutoNavi-style tiles;
-    every overlay is shifted into GCJ-02) or ``none`` (a plain background);
-    ``tiles`` replaces the basemap's tile URL (e.g. an intranet tile server in
-    the same datum); ``lang`` is ``zh`` or ``en``; coordinates are rounded to
-    ``precision`` decimals and outlines simplified by ``simplify`` degrees;
-    hexagon layers of more than ``canvas_above`` cells draw on a canvas
-    (tens of thousands of SVG paths are slow to draw and to pan).
-    Every layer counts itself in ``window.gridwatchLayersLoaded`` once its data
-    is drawn (tests and the benchmark wait for it).
+    ``basemap`` is the configured tiles, or None: a plain background, so that a
+    page asks no host but the service (an intranet has no internet);
+    ``lang`` is ``zh`` or ``en``; coordinates are rounded to ``precision``
+    decimals and outlines simplified by ``simplify`` degrees; hexagon layers of
+    more than ``canvas_above`` cells draw on a canvas (tens of thousands of SVG
+    paths are slow to draw and to pan). Every layer counts itself in
+    ``window.gridwatchLayersLoaded`` once its data is drawn (tests and the
+    benchmark wait for it).
     """
 
-    basemap: str = "osm"
+    basemap: Basemap | None = None
     lang: str = "zh"
-    tiles: str | None = None
     vendor_prefix: str = VENDOR_PREFIX
     precision: int = 6
     simplify: float = 0.0001
     canvas_above: int = CANVAS_ABOVE
 
     def __post_init__(self) -> None:
-        check_options(self.basemap, self.lang)
+        check_options("wgs84", self.lang)
 
     @property
     def crs(self) -> str:
         """The datum overlays are drawn in: the basemap's."""
-        return "gcj02" if self.basemap == "gcj02" else "wgs84"
+        return self.basemap.crs if self.basemap is not None else "wgs84"
 
 
 class MapPage:
@@ -91,21 +105,18 @@ class MapPage:
             maxZoom=19,  # clusters need it when no tile layer sets one (basemap "none")
         )
         localise_links(self.map, VENDOR_JS, VENDOR_CSS, options.vendor_prefix)
-        name = "底图" if options.lang == "zh" else "Basemap"
-        if options.basemap == "osm":
+        basemap = options.basemap
+        if basemap is not None:
+            west, south, east, north = basemap.bounds or (-180.0, -85.0, 180.0, 85.0)
             folium.TileLayer(
-                tiles=options.tiles or OSM_TILES,
-                name=name,
+                tiles=basemap.url,
+                name="底图" if options.lang == "zh" else "Basemap",
+                attr=escape(basemap.attribution or "basemap"),
+                min_zoom=0,
                 max_zoom=19,
-                attr="&copy; OpenStreetMap contributors",
-            ).add_to(self.map)
-        elif options.basemap == "gcj02":
-            folium.TileLayer(
-                tiles=options.tiles or GCJ02_TILES,
-                name=name,
-                max_zoom=18,
-                attr="&copy; 高德地图 AutoNavi",
-                subdomains="1234",
+                min_native_zoom=basemap.min_zoom,
+                max_native_zoom=basemap.max_zoom,
+                bounds=[[south, west], [north, east]],
             ).add_to(self.map)
         else:
             self._header("gw_plain", "<style>.folium-map { background: #f4f3ef; }</style>")

@@ -37,19 +37,17 @@ import pandas as pd
 from geo.emerging import EMERGING_PATTERNS
 from geo.maps.geojson import cells_geojson, display_geometries, features_geojson, parse_cells
 from geo.maps.layers import GeoJsonLayer, SharedGeoJson, js_literal
-from geo.maps.page import MapOptions, MapPage
+from geo.maps.page import Basemap, MapOptions, MapPage
 from geo.maps.style import (
-    BASEMAPS,
+    BASEMAP_CRS,
     CANVAS_ABOVE,
     CLUSTER_CSS,
     CLUSTER_JS,
     COUNT_COLOURS,
     EMERGING_COLOURS,
-    GCJ02_TILES,
     GI_COLOURS,
     GRIDS_SHOWN,
     LANGS,
-    OSM_TILES,
     PATROL_ICONS,
     PATROL_TEXT,
     STATUS_COLOURS,
@@ -290,17 +288,15 @@ def render_html(m: folium.Map, *, allowed_prefix: str = "/static/") -> str:
 
 
 __all__ = [
-    "BASEMAPS",
+    "BASEMAP_CRS",
     "CANVAS_ABOVE",
     "CLUSTER_CSS",
     "CLUSTER_JS",
     "COUNT_COLOURS",
     "EMERGING_COLOURS",
-    "GCJ02_TILES",
     "GI_COLOURS",
     "GRIDS_SHOWN",
     "LANGS",
-    "OSM_TILES",
     "PATROL_ICONS",
     "PATROL_TEXT",
     "STATUS_COLOURS",
@@ -309,6 +305,7 @@ __all__ = [
     "VENDOR_CSS",
     "VENDOR_JS",
     "VENDOR_PREFIX",
+    "Basemap",
     "GeoJsonLayer",
     "MapOptions",
     "MapPage",

@@ -1,4 +1,4 @@
-"""The maps' fixed choices: basemaps and the files they link, colours, and texts.
+"""The maps' fixed choices: basemap datums and the files they link, colours, and texts.
 
 Every script and stylesheet a page links is one gridwatch serves itself
 (``VENDOR_PREFIX``, see ``api/static/vendor/README.md``); the colours follow
@@ -11,14 +11,10 @@ from geo.emerging import EMERGING_PATTERNS
 from geo.errors import GeoInputError
 from geo.hotspots import ALPHA_LEVELS, class_labels
 
-BASEMAPS = ("osm", "gcj02", "none")
+BASEMAP_CRS = ("wgs84", "gcj02")
+"""The datums a basemap's tiles may be in: WGS-84, or GCJ-02 (Amap, Tencent)."""
 LANGS = ("zh", "en")
 VENDOR_PREFIX = "/static/vendor"
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-GCJ02_TILES = (
-    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-    "&x={x}&y={y}&z={z}"
-)
 #: Above this many hexagons the layers draw on a canvas: SVG slows down with tens of thousands.
 CANVAS_ABOVE = 8000
 #: Grid outlines are switched on when there are at most this many (a town), off for a city.
@@ -218,9 +214,11 @@ def emerging_text(lang: str) -> dict[str, str]:
     return out
 
 
-def check_options(basemap: str, lang: str) -> None:
-    """Refuse an unknown basemap or language with the valid values."""
-    if basemap not in BASEMAPS:
-        raise GeoInputError(f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
+def check_options(basemap_crs: str, lang: str) -> None:
+    """Refuse an unknown basemap datum or language with the valid values."""
+    if basemap_crs not in BASEMAP_CRS:
+        raise GeoInputError(
+            f"unknown basemap crs {basemap_crs!r}; use one of {', '.join(BASEMAP_CRS)}"
+        )
     if lang not in LANGS:
         raise GeoInputError(f"unknown lang {lang!r}; use one of {', '.join(LANGS)}")

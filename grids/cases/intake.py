@@ -35,6 +35,7 @@ from grids.city.locator import GridLocator
 from grids.city.models import Category
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
+from grids.events import publish
 
 CASE_H3_RES = 12
 """Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
@@ -322,7 +323,7 @@ def create_case(
         assert row is not None
         row.case_id = item.id
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
-    session.flush()
+    publish(session, "case.created", case=item, data={"action": "report"})
     return item
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from grids.accounts.models import User
 from grids.cases.intake import CaseConfig, add_event, require_role
-from grids.cases.models import Case
+from grids.cases.models import Case, CaseEvent
 from grids.cases.rewards import award
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
@@ -29,10 +29,13 @@ from grids.city.dispatch import next_rung
 from grids.city.models import Department
 from grids.db import utcnow
 from grids.errors import GridwatchError, InvalidInput, NotFound
+from grids.events import publish
 
 ACTING_ROLES = ("officer", "dispatcher", "admin")
 DISPATCH_ROLES = ("dispatcher", "admin")
 REJECT_REASONS = ("invalid", "duplicate", "not_ours")
+UNVERSIONED = ("message", "photo")
+"""Audit rows of what leaves the case's version as it is (a message, a photo)."""
 
 # action: (states it may start from, roles allowed)
 ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
@@ -60,6 +63,34 @@ PUBLIC_NOTES = {
 
 class Conflict(GridwatchError):
     """A transition from the wrong state, or a change that lost a race (HTTP 409)."""
+
+
+class StaleVersion(Conflict):
+    """A change sent for a version the case has left: who changed it, and when."""
+
+    def __init__(self, message: str, *, version: int, changed_by: str, changed_at: str) -> None:
+        super().__init__(message)
+        self.body = {"version": version, "changed_by": changed_by, "changed_at": changed_at}
+
+
+def stale(session: Session, item: Case, sent: int) -> StaleVersion:
+    """The conflict of a change that lost a race, naming the last change from the audit log."""
+    last = session.execute(
+        select(CaseEvent, User.name)
+        .outerjoin(User, User.id == CaseEvent.actor_user_id)
+        .where(CaseEvent.case_id == item.id, CaseEvent.action.not_in(UNVERSIONED))
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    by = (last[1] or last[0].actor_role) if last else "someone"
+    at = last[0].at.isoformat(timespec="seconds") if last else ""
+    return StaleVersion(
+        f"case {item.id} was changed by {by} at {at} (now version {item.version}, you had "
+        f"{sent}); reload it and try again",
+        version=item.version,
+        changed_by=by,
+        changed_at=at,
+    )
 
 
 @dataclass(frozen=True)
@@ -98,15 +129,12 @@ def apply_action(
     states, roles = ALLOWED[action.name]
     if user is not None:
         require_role(user, *roles)
+    if action.expected_version is not None and action.expected_version != item.version:
+        raise stale(session, item, action.expected_version)  # first: who got there before
     if item.status not in states:
         raise Conflict(
             f"cannot {action.name} a case that is {item.status}; "
             f"{action.name} needs one of {sorted(states)}"
-        )
-    if action.expected_version is not None and action.expected_version != item.version:
-        raise Conflict(
-            f"case {item.id} changed meanwhile (version {item.version}, you sent "
-            f"{action.expected_version}); reload it and try again"
         )
     before = item.status
     changes, to_status, data = _plan(session, directory, item, action, now)
@@ -118,7 +146,9 @@ def apply_action(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"case {item.id} changed meanwhile; reload it and try again")
+        seen = item.version
+        session.refresh(item)
+        raise stale(session, item, seen)
     session.refresh(item)
     public = (
         action.public_note if action.public_note is not None else PUBLIC_NOTES.get(to_status, "")
@@ -150,7 +180,12 @@ def apply_action(
         f"case.{action.name}",
         {"case_id": item.id, "from": before, "to": to_status, "version": item.version},
     )
-    session.flush()
+    publish(
+        session,
+        "case.escalated" if action.name == "escalate" else "case.changed",
+        case=item,
+        data={"action": action.name, "from": before, "by": user.name if user else "system"},
+    )
     return item
 
 

@@ -76,6 +76,7 @@ class QueueFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
+    overdue: bool = False
 
 
 def queue(
@@ -89,10 +90,38 @@ def queue(
 ) -> tuple[list[Case], int]:
     """The dispatch queue: overdue first (earliest deadline first), then newest."""
     now = now or utcnow()
+    query = select(Case).where(*_conditions(session, scope, filters, now))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    overdue = case((and_(Case.next_due.is_not(None), Case.next_due < now), 0), else_=1)
+    rows = session.scalars(
+        query.order_by(overdue, Case.next_due.is_(None), Case.next_due, Case.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def status_counts(
+    session: Session, scope: Scope, filters: QueueFilter, *, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """How many cases of the queue's other filters are in each status (the console's tabs)."""
+    every_status = QueueFilter(**{**filters.__dict__, "statuses": ()})
+    rows = session.execute(
+        select(Case.status, func.count())
+        .where(*_conditions(session, scope, every_status, now or utcnow()))
+        .group_by(Case.status)
+    ).all()
+    found = {status: int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def _conditions(
+    session: Session, scope: Scope, filters: QueueFilter, now: dt.datetime
+) -> list[Any]:
+    """The WHERE clauses of a queue filter in a scope; refuses unknown codes by name."""
     bad = set(filters.statuses) - set(STATUSES)
     if bad:
         raise InvalidInput(f"unknown status {sorted(bad)}; use {list(STATUSES)}")
-    query = select(Case)
     conditions: list[Any] = []
     if filters.statuses:
         conditions.append(Case.status.in_(filters.statuses))
@@ -121,17 +150,10 @@ def queue(
         conditions.append(
             and_(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
         )
+    if filters.overdue:
+        conditions.append(and_(Case.next_due.is_not(None), Case.next_due < now))
     conditions.extend(_scope_conditions(scope))
-    if conditions:
-        query = query.where(*conditions)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    overdue = case((and_(Case.next_due.is_not(None), Case.next_due < now), 0), else_=1)
-    rows = session.scalars(
-        query.order_by(overdue, Case.next_due.is_(None), Case.next_due, Case.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
+    return conditions
 
 
 def _scope_conditions(scope: Scope) -> list[Any]:

@@ -82,6 +82,7 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
     mine = case_env.client.get("/api/v1/my/cases", headers=case_env.headers("citizen")).json()
     followed = next(m for m in mine if m["id"] == case["id"])
     assert followed["status"] == "closed"
+    assert followed["reward"] == {"yuan": str(reward.amount_yuan), "points": reward.points}
     assert [s["status"] for s in followed["steps"]] == [
         "reported",
         "routed",
@@ -99,14 +100,26 @@ def test_wrong_transition_is_409_naming_the_state(case_env: CaseEnv) -> None:
     response = case_env.act(case, "resolve", note="done")
     assert response.status_code == 409
     assert "routed" in response.json()["detail"]
+    acknowledged = case_env.act(case, "acknowledge").json()
+    said = case_env.client.post(
+        f"/api/v1/cases/{case['id']}/messages",
+        json={"body": "收到"},
+        headers=case_env.headers("citizen"),
+    )
+    assert said.status_code == 201  # a message after the winning change names no one
     stale = case_env.act(
-        case_env.act(case, "acknowledge").json() | {"version": case["version"]},
+        acknowledged | {"version": case["version"]},
         "verify",
         valid=True,
         lat=DEMO_LAT,
         lon=DEMO_LON,
     )
-    assert stale.status_code == 409 and "changed meanwhile" in stale.json()["detail"]
+    assert stale.status_code == 409
+    lost = stale.json()
+    assert lost["changed_by"] == "officer" and lost["version"] == case["version"] + 1
+    assert f"changed by officer at {lost['changed_at']}" in lost["detail"]
+    twice = case_env.act(case, "acknowledge", who="dispatcher")  # both clicked acknowledge
+    assert twice.status_code == 409 and twice.json()["changed_by"] == "officer"
 
 
 def test_verify_needs_position_and_invalid_needs_reason(case_env: CaseEnv) -> None:
@@ -349,6 +362,18 @@ def test_queue_filters_and_overdue_first(case_env: CaseEnv) -> None:
     assert ids.index(late["id"]) < ids.index(fresh["id"])
     assert queue["cases"][ids.index(late["id"])]["deadlines"]["overdue"] is True
     assert all(c["category"]["code"] == "crime_lead" for c in queue["cases"])
+    only_late = case_env.client.get(
+        "/api/v1/cases",
+        params={"category": "crime_lead", "overdue": "true"},
+        headers=case_env.headers("dispatcher"),
+    ).json()
+    assert [c["id"] for c in only_late["cases"]] == [late["id"]]
+    counts = queue["counts"]
+    assert counts["routed"] == queue["total"]  # counts ignore the status filter, not others
+    everything = case_env.client.get(
+        "/api/v1/cases", params={"category": "crime_lead"}, headers=case_env.headers("dispatcher")
+    ).json()
+    assert sum(counts.values()) == everything["total"] and set(counts) >= {"closed", "rejected"}
     by_grid = case_env.client.get(
         "/api/v1/cases",
         params={"grid": case_env.demo_grid, "limit": 2},

@@ -230,7 +230,7 @@ def test_roles_and_scopes(env: Env) -> None:
         ("/api/v1/hotspots", {"crs": "bd09"}, 422, "crs must be wgs84 or gcj02"),
         ("/api/v1/hotspots", {"res": 12}, 422, "choose a coarser res or a smaller unit"),
         ("/api/v1/hotspots/emerging", {"freq": "hour"}, 422, "freq must be one of day, week"),
-        ("/maps/hotspots", {"basemap": "google"}, 422, "unknown basemap 'google'"),
+        ("/maps/hotspots", {"basemap": "osm"}, 422, "unknown basemap 'osm'"),
         ("/maps/hotspots", {"lang": "fr"}, 422, "unknown lang 'fr'"),
         ("/maps/emerging", {"k": 9}, 422, "must be 1, 2 or 3"),
         ("/api/v1/summaries", {"period": "year"}, 422, "period must be one of day, week, month"),
@@ -260,8 +260,8 @@ def test_map_pages_link_only_their_own_files(env: Env) -> None:
     assert external_links(html) == [] and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
     assert "gw-hex-gi" in html and "gw-hex-count" in html and "markerClusterGroup" in html
     assert "热点分析" in html and "值班" in html and "数据：案件库" in html
-    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en", basemap="gcj02").text
-    assert "Hot Spot - 99% Confidence" in english and "webrd0{s}.is.autonavi.com" in english
+    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en").text
+    assert "Hot Spot - 99% Confidence" in english and "L.tileLayer" not in english
     emerging = env.get("/maps/emerging", res=8, unit=env.town, source="samples", basemap="none")
     assert emerging.status_code == 200 and external_links(emerging.text) == []
     assert "gw-hex-emerging" in emerging.text

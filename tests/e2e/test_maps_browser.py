@@ -153,16 +153,24 @@ def test_fetched_hexagons_emerging_and_public_maps_render_offline(live: Any, bro
 
 
 @pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
-def test_with_an_internet_basemap_only_tiles_would_leave(live: Any, browser: Any) -> None:
-    """The OSM basemap asks the internet for tile images and nothing else."""
-    base, token, town = live
-    seen, page = visit(browser, base, token, f"/maps/hotspots?res=8&unit={town}&basemap=osm")
-    assert seen.outside, "the OSM basemap should have asked for tiles"
-    assert all(
-        kind == "image" and "tile.openstreetmap.org" in url
-        for kind, url in (entry.split(" ", 1) for entry in seen.outside)
-    ), seen.outside
-    page.context.close()
+def test_with_a_configured_tile_server_only_its_tiles_leave(
+    city_store: Store, sample_city_dir: Path, tmp_path: Path, browser: Any
+) -> None:
+    """GRIDWATCH_BASEMAP_URL: the map asks that server for tile images and nothing else."""
+    settings = settings_for(city_store, tmp_path, samples_dir_for(sample_city_dir, tmp_path))
+    settings = settings.model_copy(
+        update={"basemap_url": "http://tiles.intranet.test/{z}/{x}/{y}.png"}
+    )
+    with city_store.transaction() as session:
+        token = create_user(session, "tile viewer", "planner")[1]
+    with case_loop_http.serve(settings) as base:
+        seen, page = visit(browser, base, token, "/maps/hotspots?res=8&source=samples")
+        assert seen.outside, "the configured tile server should have been asked for tiles"
+        assert all(
+            kind == "image" and url.startswith("http://tiles.intranet.test/")
+            for kind, url in (entry.split(" ", 1) for entry in seen.outside)
+        ), seen.outside
+        page.context.close()
 
 
 def test_patrol_plan_map_renders_offline_from_disk(browser: Any, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from api.routers.patrol_plans import render_plan
 from api.settings import Settings
+from geo.maps.page import MapOptions
 from geo.patrol.plan import Candidate, MustVisit, Team, plan_routes
 from tests.e2e.conftest import watched_page
 from tests.e2e.test_case_loop_http import serve
@@ -63,7 +64,7 @@ def test_a_plan_saved_from_the_api_renders_from_disk(browser: Any, tmp_path: Pat
         time_limit_s=2,
     )
     saved = tmp_path / "plan.html"
-    saved.write_bytes(render_plan(plan, "html", None).body)  # what the API answers
+    saved.write_bytes(render_plan(plan, "html", None, MapOptions()).body)  # what the API answers
     seen, page = watched_page(browser, lambda url: url.startswith(("file://", "data:")))
     page.goto(saved.as_uri(), wait_until="load")
     page.wait_for_function("document.querySelectorAll('path.gw-stop').length > 0", timeout=20_000)

@@ -24,6 +24,7 @@ from geo.maps.pages import (
     GI_COLOURS,
     VENDOR_CSS,
     VENDOR_JS,
+    Basemap,
     MapOptions,
     cells_geojson,
     count_breaks,
@@ -94,7 +95,7 @@ def test_count_breaks() -> None:
 
 
 def test_hotspot_map_links_only_vendored_files(field: pd.DataFrame) -> None:
-    page = render_html(hotspot_map(field, options=MapOptions(basemap="none")))
+    page = render_html(hotspot_map(field, options=MapOptions()))
     assert external_links(page) == []
     links = re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', page)
     assert "/static/vendor/leaflet-1.9.4/leaflet.js" in links
@@ -125,21 +126,24 @@ def test_every_vendored_asset_exists() -> None:
 
 
 def test_basemaps_and_languages(field: pd.DataFrame) -> None:
-    osm = render_html(hotspot_map(field))
-    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in osm
-    gcj = render_html(hotspot_map(field, options=MapOptions(basemap="gcj02", lang="en")))
-    assert "webrd0{s}.is.autonavi.com/appmaptile" in gcj and "Hot Spot - 99% Confidence" in gcj
-    ring_wgs = _data_of(osm)[0]["features"][0]["geometry"]["coordinates"][0][0]
+    plain = render_html(hotspot_map(field))
+    assert "L.tileLayer" not in plain and "http" not in "".join(
+        re.findall(r'(?:src|href)="([^"]+)"', plain)
+    )  # no basemap unless one is configured: nothing leaves the service
+    amap = Basemap(url="http://tiles.lan/amap/{z}/{x}/{y}.png", crs="gcj02", attribution="高德")
+    gcj = render_html(hotspot_map(field, options=MapOptions(basemap=amap, lang="en")))
+    assert "http://tiles.lan/amap/{z}/{x}/{y}.png" in gcj and "Hot Spot - 99% Confidence" in gcj
+    ring_wgs = _data_of(plain)[0]["features"][0]["geometry"]["coordinates"][0][0]
     ring_gcj = _data_of(gcj)[0]["features"][0]["geometry"]["coordinates"][0][0]
     lat, lon = wgs84_to_gcj02(ring_wgs[1], ring_wgs[0])
     assert ring_gcj == pytest.approx([float(lon), float(lat)], abs=2e-6)
-    assert "热点 - 99% 置信度" in osm and gi_class_text("zh")[-3] == "冷点 - 99% 置信度"
-    intranet = render_html(
-        hotspot_map(field, options=MapOptions(tiles="http://tiles.lan/{z}/{x}/{y}.png"))
-    )
-    assert "http://tiles.lan/{z}/{x}/{y}.png" in intranet
-    with pytest.raises(GeoInputError, match="unknown basemap 'bing'"):
-        MapOptions(basemap="bing")
+    assert "热点 - 99% 置信度" in plain and gi_class_text("zh")[-3] == "冷点 - 99% 置信度"
+    wgs = Basemap(url="/basemap/{z}/{x}/{y}", min_zoom=10, max_zoom=14, bounds=(113, 22, 114, 23))
+    intranet = render_html(hotspot_map(field, options=MapOptions(basemap=wgs)))
+    assert '"/basemap/{z}/{x}/{y}"' in intranet and '"maxNativeZoom": 14' in intranet
+    assert _data_of(intranet)[0]["features"][0]["geometry"]["coordinates"][0][0] == ring_wgs
+    with pytest.raises(GeoInputError, match="unknown basemap crs 'bd09'"):
+        Basemap(url="http://x/{z}/{x}/{y}", crs="bd09")
     with pytest.raises(GeoInputError, match="unknown lang 'de'"):
         MapOptions(lang="de")
 
@@ -168,7 +172,7 @@ def test_overlays_escape_names_and_shift_markers(field: pd.DataFrame) -> None:
     page = render_html(
         hotspot_map(
             field,
-            options=MapOptions(basemap="gcj02"),
+            options=MapOptions(basemap=Basemap(url="http://tiles.lan/{z}/{x}/{y}", crs="gcj02")),
             grids=grid,
             towns=grid,
             cases=cases,
@@ -200,7 +204,7 @@ def test_emerging_and_counts_maps() -> None:
             "pattern": patterns,
         }
     )
-    page = render_html(emerging_map(table, options=MapOptions(basemap="none")))
+    page = render_html(emerging_map(table, options=MapOptions()))
     labels = emerging_text("zh")
     legend = re.search(r"<div class='gw-legend'>(.*?)</div>\s*</body>", page, re.S)
     assert legend is not None
@@ -208,7 +212,7 @@ def test_emerging_and_counts_maps() -> None:
     assert labels["sporadic_hot_spot"] not in legend.group(1)  # only the patterns present
     assert EMERGING_COLOURS["new_hot_spot"] in page and external_links(page) == []
     shown = table[table["count"] >= 5]
-    public = render_html(counts_map(shown, options=MapOptions(basemap="none", lang="en")))
+    public = render_html(counts_map(shown, options=MapOptions(lang="en")))
     (data,) = _data_of(public)
     assert {f["properties"]["cell"] for f in data["features"]} == set(shown["cell"])
     assert set(data["features"][0]["properties"]) == {"cell", "count"}
@@ -216,7 +220,7 @@ def test_emerging_and_counts_maps() -> None:
 
 
 def test_render_html_refuses_a_cdn_link(field: pd.DataFrame) -> None:
-    page = hotspot_map(field, options=MapOptions(basemap="none"))
+    page = hotspot_map(field, options=MapOptions())
     folium.plugins.MiniMap().add_to(page)  # folium's MiniMap links cdnjs
     with pytest.raises(RuntimeError, match="links files gridwatch does not serve"):
         render_html(page)
