@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from api.deps import LocatorDep
 from grids.accounts.models import User
+from grids.accounts.reporters import OwnReports, own_reports
 from grids.accounts.scope import Scope, scope_of
 from grids.accounts.users import user_for_token
 
@@ -58,3 +59,23 @@ def page_scope(user: PageUser, locator: LocatorDep) -> Scope:
 
 
 PageScope = Annotated[Scope, Depends(page_scope)]
+
+
+def current_own(
+    request: Request,
+    user: CurrentUser,
+    reporter: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="An app's token only: which of its users you ask for "
+            "(the id the app sends as reporter.id)",
+        ),
+    ] = None,
+) -> OwnReports:
+    """The reports the caller may see as their own (an app: those of one of its users)."""
+    with request.app.state.sessions() as session:
+        return own_reports(session, user, reporter)
+
+
+CurrentOwn = Annotated[OwnReports, Depends(current_own)]

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         default=2000.0, ge=0, description="Refuse reports farther than this from every grid"
     )
     duplicate_window_days: float = Field(default=7.0, gt=0)
+    verify_max_m: float = Field(
+        default=500.0, gt=0, description="An officer verifies on site: this close to the report"
+    )
+    occurred_max_age_days: float = Field(
+        default=365.0, gt=0, description="Refuse reports whose occurred_at is older than this"
+    )
     reward_daily_cap_yuan: float = Field(default=100.0, ge=0)
     reward_daily_cap_points: int = Field(default=100, ge=0)
     webhooks: dict[str, list[str]] = Field(
@@ -153,6 +159,8 @@ class Settings(BaseSettings):
             reward_daily_cap_yuan=self.reward_daily_cap_yuan,
             reward_daily_cap_points=self.reward_daily_cap_points,
             timezone=self.timezone,
+            verify_max_m=self.verify_max_m,
+            occurred_max_age_days=self.occurred_max_age_days,
             photos=PhotoStore(
                 self.photo_dir,
                 max_bytes=int(self.max_photo_mb * 1024 * 1024),

@@ -32,3 +32,8 @@ class NotReady(GridwatchError):
 def with_article(noun: str) -> str:
     """``an officer``, ``a dispatcher``: a role or level name as a message says it."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+class Conflict(GridwatchError):
+    """A transition from the wrong state, a rule of the case loop that the change would
+    break, or a change that lost a race (HTTP 409)."""

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from grids.cases.invariants import check_store
+from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
 from grids.samples import build_sample_city
@@ -115,11 +117,19 @@ def sample_city_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def assert_invariants(store: Store) -> None:
+    """What ``gridwatch check`` checks: the case loop's invariants hold in the store."""
+    with store.sessions() as session:
+        violations = check_store(session, Directory.load(session))
+    assert not violations, "\n".join(str(v) for v in violations)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def city_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sample_city_dir: Path
-) -> Store:
-    """A store on each backend with the small sample city loaded; shared by a module."""
+) -> Iterator[Store]:
+    """A store on each backend with the small sample city loaded; shared by a module, whose
+    tests must leave the case loop's invariants holding."""
     store = make_store(request.param, tmp_path_factory.mktemp("city_store"), request)
     with store.transaction() as session:
         load_sample_city(session, sample_city_dir, TAXONOMY)
@@ -127,4 +137,5 @@ def city_store(
         locator = GridLocator.from_store(session, cache_path=None, timezone="Asia/Shanghai")
     with store.transaction() as session:
         load_sample_patrols(session, locator, sample_city_dir)
-    return store
+    yield store
+    assert_invariants(store)

@@ -1,4 +1,5 @@
-"""Case-loop commands: users and keys, the deadline checker, webhook delivery."""
+"""Case-loop commands: users and keys, the deadline checker, webhook delivery, the
+invariant check."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 from api.cli.common import (
     command_group,
     console,
+    errors,
     fail,
     load_locator,
     settings,
@@ -33,6 +35,14 @@ def user_create(
     person: Annotated[
         str | None, typer.Option(help="Person code (officers): links to the roster")
     ] = None,
+    app: Annotated[
+        bool,
+        typer.Option(
+            "--app",
+            help="A reporter app (e.g. a WeChat mini program) that files for its own users, "
+            "each named by its reporter.id",
+        ),
+    ] = False,
 ) -> None:
     """Create a user and print their bearer token once (only its hash is stored).
 
@@ -41,7 +51,9 @@ def user_create(
     from grids.accounts.users import create_user
 
     with store_session() as session:
-        user, token = create_user(session, name, role, scope_code=scope, person_code=person)
+        user, token = create_user(
+            session, name, role, scope_code=scope, person_code=person, app=app
+        )
         user_id = user.id
     console.print(f"user {user_id} ({role}) created; token (shown once):")
     print(token)
@@ -143,3 +155,26 @@ def _category_map(path: Path | None) -> dict[str, str]:
     if not isinstance(mapping, dict):
         fail(f'--category-map {path}: give a JSON object {{"service_code": "category_code"}}')
     return {str(k): str(v) for k, v in mapping.items()}
+
+
+def check() -> None:
+    """Check the invariants of the case loop on the store; exit with status 2 if any is broken.
+
+    Every open case is visible to an officer and to its town's dispatcher, its routing
+    block agrees with its grid and assignee, duplicates point at an open or closed
+    original, every state change has its audit row and every reward its verify row.
+
+    Example: gridwatch check
+    """
+    from grids.cases.invariants import check_store
+    from grids.city.directory import Directory
+
+    with store_session() as session:
+        violations = check_store(session, Directory.load(session))
+    for violation in violations:
+        errors.print(str(violation), highlight=False)
+    if violations:
+        count = len(violations)
+        errors.print(f"[bold red]{count} violation{'s' if count != 1 else ''}[/]")
+        raise typer.Exit(code=2)
+    console.print("no violations: the case loop's invariants hold")

@@ -10,24 +10,22 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from api.auth import CurrentScope, CurrentUser
+from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
-from grids.accounts.models import User
-from grids.accounts.scope import Scope
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
-from grids.cases.models import Case, Photo
+from grids.cases.models import Photo
 from grids.cases.queries import (
     QueueFilter,
     get_case,
     nearby_open_cases,
     queue,
     status_counts,
+    visible_case,
 )
 from grids.cases.views import case_view, history
 from grids.city.queries import parse_bbox
@@ -40,11 +38,15 @@ STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
 
 
 class ReporterIn(BaseModel):
+    """Who reports, for an app's token; contact data (name, phone) is never an identity."""
+
     id: str | None = Field(
-        default=None, max_length=200, description="The app's own id of the citizen"
+        default=None,
+        max_length=200,
+        description="An app's own id of the citizen it files for: that citizen is the reporter",
     )
-    name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200, description="Contact data")
+    phone: str | None = Field(default=None, max_length=32, description="Contact data")
 
 
 class ReportIn(BaseModel):
@@ -84,8 +86,9 @@ class ActionIn(BaseModel):
     public_note: str | None = Field(
         default=None, max_length=1000, description="Shown to the reporter"
     )
-    lat: float | None = Field(default=None, description="Your position (WGS-84); verify needs it")
+    lat: float | None = Field(default=None, description="Your position (in crs); verify needs it")
     lon: float | None = None
+    crs: str = Field(default="wgs84", description="Datum of lat/lon: wgs84, gcj02 or bd09")
     valid: bool | None = Field(default=None, description="verify: is the report valid?")
     reason: str | None = Field(
         default=None, description="verify invalid: invalid, duplicate, not_ours"
@@ -201,22 +204,6 @@ async def submit_case(
     return view
 
 
-def visible_case(session: Session, user: User, scope: Scope, case_id: int) -> Case:
-    """A case this user may see: staff by scope, a reporter only their own."""
-    if user.role == "reporter":
-        item = session.get(Case, case_id)
-        if item is None or not _own(session, user, item):
-            raise NotFound(f"no case {case_id}")
-        return item
-    return get_case(session, case_id, scope)
-
-
-def _own(session: Session, user: User, item: Case) -> bool:
-    if item.submitted_by_id == user.id:
-        return True
-    return bool(item.reporter and item.reporter.user_id == user.id)
-
-
 @router.get("/cases/nearby")
 def nearby(
     request: Request,
@@ -296,10 +283,15 @@ def dispatch_queue(
 
 @router.get("/cases/{case_id}")
 def read_case(
-    request: Request, session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: CurrentScope,
+    own: CurrentOwn,
+    case_id: int,
 ) -> dict[str, Any]:
-    """One case, as your role may see it."""
-    item = visible_case(session, user, scope, case_id)
+    """One case, as your role may see it (an app: one of its user's, ``?reporter=ID``)."""
+    item = visible_case(session, case_id, scope, own)
     return case_view(
         session, item, viewer_role=user.role, base_url=str(request.base_url).rstrip("/")
     )
@@ -307,10 +299,10 @@ def read_case(
 
 @router.get("/cases/{case_id}/history")
 def case_history(
-    session: SessionDep, user: CurrentUser, scope: CurrentScope, case_id: int
+    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: int
 ) -> list[dict[str, Any]]:
     """Every audit row of a case: who, role, when, from → to, note, position."""
-    item = visible_case(session, user, scope, case_id)
+    item = visible_case(session, case_id, scope, own)
     return history(session, item, public=user.role == "reporter")
 
 
@@ -329,7 +321,7 @@ async def add_photos(
     stored = store.store_all([(f.filename or "photo", await f.read()) for f in files], kind)
     try:
         with transaction(request.app.state.sessions) as session:
-            item = visible_case(session, user, scope, case_id)
+            item = get_case(session, case_id, scope)
             for photo in stored:
                 photo.case_id = item.id
                 session.add(photo)
@@ -357,13 +349,13 @@ async def add_photos(
 def read_photo(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
     scope: CurrentScope,
+    own: CurrentOwn,
     case_id: int,
     photo_id: int,
 ) -> FileResponse:
     """A photo of a case, only to those who may see the case."""
-    item = visible_case(session, user, scope, case_id)
+    item = visible_case(session, case_id, scope, own)
     photo = session.get(Photo, photo_id)
     if photo is None or photo.case_id != item.id:
         raise NotFound(f"no photo {photo_id} on case {case_id}")
@@ -398,8 +390,9 @@ def act(
         raise InvalidInput("give both lat and lon of your position, or neither")
     if body.lat is not None and body.lon is not None:
         check_point(body.lat, body.lon)
+    require_role(user, *STAFF)  # reporters read their own cases but never act on them
     with transaction(request.app.state.sessions) as session:
-        item = visible_case(session, user, scope, case_id)
+        item = get_case(session, case_id, scope)
         apply_action(
             session,
             locator.directory,
@@ -412,6 +405,7 @@ def act(
                 public_note=body.public_note,
                 lat=body.lat,
                 lon=body.lon,
+                crs=body.crs,
                 valid=body.valid,
                 reason=body.reason,
                 officer=body.officer,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from api.deps import LocatorDep, SessionDep
 from geo.errors import GeoInputError
+from grids.accounts.reporters import open311_user_id
 from grids.accounts.users import check_api_key
 from grids.cases.intake import NewReport, OutsideServiceArea, submit
 from grids.cases.models import Case
@@ -145,7 +146,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
     sessions = request.app.state.sessions
     with sessions() as session:
         try:
-            check_api_key(session, fields.get("api_key"))
+            client_id = check_api_key(session, fields.get("api_key")).id
         except GridwatchError as exc:
             raise Open311Error(403, str(exc)) from exc
     code = fields.get("service_code")
@@ -174,7 +175,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
         category=code,
         description=fields.get("description", "")[:4000],
         source="open311",
-        reporter_id=fields.get("account_id") or fields.get("email") or None,
+        reporter_id=open311_user_id(fields.get("account_id"), fields.get("email")),
         reporter_name=name,
         reporter_phone=fields.get("phone") or None,
         attributes=attributes,
@@ -189,6 +190,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
             request.app.state.case_config,
             report,
             user=None,
+            client_id=client_id,
             render=lambda session, item: [
                 {
                     "service_request_id": str(item.id),

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.auth import CurrentUser
+from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import SessionDep
 from grids.cases.intake import require_role
 from grids.cases.rewards import totals
@@ -19,13 +19,18 @@ router = APIRouter(tags=["rewards"])
 def reward_totals(
     session: SessionDep,
     user: CurrentUser,
+    scope: CurrentScope,
+    own: CurrentOwn,
     by: str = "reporter",
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Totals of the ledger, e.g. ``/api/v1/rewards/totals?by=town&since=2026-11-01``.
 
-    Reporters appear by pseudonym only.
+    Staff see the awards of the cases in their scope, reporters by pseudonym only; a
+    reporter sees their own (an app: those of the user named by ``?reporter=ID``).
     """
-    require_role(user, "dispatcher", "planner", "admin")
-    return totals(session, by=by, since=since, until=until)
+    require_role(user, "reporter", "dispatcher", "planner", "admin")
+    if user.role == "reporter":
+        return totals(session, by=by, own=own, since=since, until=until)
+    return totals(session, by=by, scope=scope, since=since, until=until)

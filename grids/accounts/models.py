@@ -38,11 +38,17 @@ class User(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # a reporter app (e.g. a WeChat mini program) that submits for its own users, each named
+    # by the app's id for them; a personal reporter account is itself the reporter
+    is_app: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Reporter(Base):
-    """Whoever reported: identity kept for rewards and feedback, shown only as a pseudonym."""
+    """Whoever reported: an account, or an app's user; shown only as a pseudonym.
+
+    Never a phone number or a name: those are contact data of one report (``Case.contact``).
+    """
 
     __tablename__ = "reporters"
 
@@ -50,8 +56,6 @@ class Reporter(Base):
     identity_key: Mapped[str] = mapped_column(String(64), unique=True)
     pseudonym: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(200))
-    name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(32))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
 

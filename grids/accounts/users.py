@@ -36,10 +36,17 @@ def create_user(
     *,
     scope_code: str | None = None,
     person_code: str | None = None,
+    app: bool = False,
 ) -> tuple[User, str]:
-    """A new user and their token (returned once, never stored in clear)."""
+    """A new user and their token (returned once, never stored in clear).
+
+    ``app`` makes a reporter an app that submits for its own users (see
+    :mod:`grids.accounts.reporters`).
+    """
     if role not in USER_ROLES:
         raise InvalidInput(f"role must be one of {list(USER_ROLES)}, got {role!r}")
+    if app and role != "reporter":
+        raise InvalidInput(f"only a reporter can be an app acting for its users (not role {role})")
     scope = unit_by_code(session, scope_code) if scope_code else None
     if role in ("dispatcher", "patrol_leader") and scope is None:
         raise InvalidInput(f"a {role} needs --scope UNIT_CODE (their town or city)")
@@ -58,6 +65,7 @@ def create_user(
         person_id=person.id if person else None,
         token_hash=token_hash(token),
         active=True,
+        is_app=app,
     )
     session.add(user)
     session.flush()

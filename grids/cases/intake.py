@@ -41,6 +41,8 @@ CASE_H3_RES = 12
 """Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
 
 SOURCES = ("app", "wechat", "patrol", "hotline", "open311", "import")
+OCCURRED_SKEW = dt.timedelta(minutes=10)
+"""How far a phone's clock may run ahead: occurred_at up to this after the report is accepted."""
 
 T = TypeVar("T")
 
@@ -65,11 +67,17 @@ class CaseConfig:
     reward_daily_cap_points: int = 100
     timezone: str = "Asia/Shanghai"
     photos: PhotoStore | None = None
+    verify_max_m: float = 500.0  # an officer verifies on site: this close to the report
+    occurred_max_age_days: float = 365.0  # occurred_at no earlier than this before the report
 
 
 @dataclass(frozen=True)
 class NewReport:
-    """A report as submitted (coordinates in ``crs``)."""
+    """A report as submitted (coordinates in ``crs``).
+
+    ``reporter_id`` is an app's (or an Open311 client's) id for the user it files for;
+    the reporter's name and phone are contact data of this report, never an identity.
+    """
 
     lat: float
     lon: float
@@ -106,9 +114,11 @@ def submit(
     render: Callable[[Session, Case], T],
     idempotency_key: str | None = None,
     photos: Sequence[tuple[str, bytes]] = (),
+    client_id: int | None = None,
 ) -> tuple[T, bool]:
     """Record a report, or find the case a try with the same key made: ``(render(case), replayed)``.
 
+    ``client_id`` is the Open311 client (API key) that files for its users.
     Photos are checked and written before the transaction and removed again if
     it fails; two concurrent tries with one key meet on the key's unique index,
     and the loser returns the winner's case.
@@ -131,6 +141,7 @@ def submit(
                 user=user,
                 idempotency_key=idempotency_key,
                 photos=stored,
+                client_id=client_id,
             )
             return render(session, item), False
     except IntegrityError:
@@ -190,24 +201,25 @@ def create_case(
     now: dt.datetime | None = None,
     external: tuple[str, str] | None = None,
     allow_outside: bool = False,
+    client_id: int | None = None,
 ) -> Case:
-    """Route and record a report; the caller commits (see the module docstring)."""
+    """Route and record a report; the caller commits (see the module docstring).
+
+    The officer on duty is the one at ``now``, when the report arrives, not when the
+    problem occurred; ``occurred_at`` must lie within the horizon before it.
+    """
     now = now or utcnow()
     if report.source not in SOURCES:
         raise InvalidInput(f"source must be one of {list(SOURCES)}, got {report.source!r}")
     directory = locator.directory
     category = category_of(directory, report.category)  # refuses unknown codes, listing valid ones
     assert category is not None
-    occurred = report.occurred_at or now
-    if occurred.tzinfo is None:
-        occurred = occurred.replace(tzinfo=locator.tz)
-    if occurred > now + dt.timedelta(minutes=10):
-        raise InvalidInput(f"occurred_at {occurred.isoformat()} is in the future")
+    occurred = _occurred(report.occurred_at, now, locator, config.occurred_max_age_days)
     if len(report.description) > 4000:
         raise InvalidInput("description is longer than 4000 characters")
 
     decision = locator.route(
-        report.lat, report.lon, crs=report.crs, at=occurred, category=report.category
+        report.lat, report.lon, crs=report.crs, at=now, category=report.category
     )
     lat, lon = (float(v) for v in to_wgs84(report.lat, report.lon, report.crs))
     if decision.grid is None and not allow_outside:
@@ -225,13 +237,13 @@ def create_case(
         )
         session.flush()  # a concurrent twin waits here on the unique key, then fails
     reporter = reporter_for(
-        session,
-        config.secret,
-        user=user,
-        external_id=report.reporter_id,
-        name=report.reporter_name,
-        phone=report.reporter_phone,
+        session, config.secret, user=user, app_user_id=report.reporter_id, client_id=client_id
     )
+    contact = {
+        "id": report.reporter_id,
+        "name": report.reporter_name,
+        "phone": report.reporter_phone,
+    }
     cat_row = session.scalar(select(Category).where(Category.code == report.category))
     assert cat_row is not None
     dept_id = cat_row.department_id
@@ -261,6 +273,7 @@ def create_case(
         escalation_level=0,
         routing=decision.to_dict(),
         reporter_id=reporter.id if reporter else None,
+        contact={k: v for k, v in contact.items() if v},
         submitted_by_id=user.id if user else None,
         occurred_at=occurred,
         reported_at=reported,
@@ -325,6 +338,26 @@ def create_case(
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
     publish(session, "case.created", case=item, data={"action": "report"})
     return item
+
+
+def _occurred(
+    occurred_at: dt.datetime | None, now: dt.datetime, locator: GridLocator, max_age_days: float
+) -> dt.datetime:
+    """When the problem occurred: now if not given; refused before the horizon or in the future."""
+    occurred = occurred_at or now
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=locator.tz)
+    if occurred > now + OCCURRED_SKEW:
+        raise InvalidInput(
+            f"occurred_at {occurred.isoformat()} is in the future (the report arrived at "
+            f"{now.isoformat(timespec='seconds')}); give the time the problem was seen"
+        )
+    if occurred < now - dt.timedelta(days=max_age_days):
+        raise InvalidInput(
+            f"occurred_at {occurred.isoformat()} is before the horizon of {max_age_days:g} days "
+            "before the report; give the time the problem was seen (ISO 8601 with offset)"
+        )
+    return occurred
 
 
 def add_event(

@@ -7,7 +7,10 @@
 
 Every change is a compare-and-swap on ``version`` (one of two concurrent
 changes wins, the other gets :class:`Conflict`), writes one audit row, and
-records its webhook deliveries, all in the caller's transaction.
+records its webhook deliveries, all in the caller's transaction. Officers act
+only on what is theirs to hold (:meth:`grids.accounts.scope.Scope.may_act`);
+positions arrive in any datum and are stored in WGS-84; a merge keeps the
+duplicate chain one step deep (:mod:`grids.cases.duplicates`).
 """
 
 from __future__ import annotations
@@ -19,17 +22,23 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from geo.crs import parse_crs, to_wgs84
+from geo.distance import haversine_m
 from grids.accounts.models import User
+from grids.accounts.scope import Scope, scope_of
+from grids.accounts.users import Forbidden
+from grids.cases.assignment import escalate, reassign
+from grids.cases.duplicates import duplicates_of, merge_root
 from grids.cases.intake import CaseConfig, add_event, require_role
 from grids.cases.models import Case, CaseEvent
-from grids.cases.rewards import award
+from grids.cases.rewards import award, reward_view
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
-from grids.city.dispatch import next_rung
-from grids.city.models import Department
 from grids.db import utcnow
-from grids.errors import GridwatchError, InvalidInput, NotFound
+from grids.errors import Conflict, InvalidInput, NotFound
 from grids.events import publish
+
+__all__ = ["ALLOWED", "Action", "Conflict", "StaleVersion", "apply_action"]
 
 ACTING_ROLES = ("officer", "dispatcher", "admin")
 DISPATCH_ROLES = ("dispatcher", "admin")
@@ -59,10 +68,11 @@ PUBLIC_NOTES = {
     "closed": "已办结，感谢您的参与 / closed, thank you",
     "routed": "已重新分派 / assigned again",
 }
-
-
-class Conflict(GridwatchError):
-    """A transition from the wrong state, or a change that lost a race (HTTP 409)."""
+MERGED_NOTE = (
+    "已合并到已有案件，处理结果将同步告知 / merged into an existing case of the same problem; "
+    "you will hear how it is handled"
+)
+FOLLOWED_NOTE = "同一问题经核实不予立案 / the same problem was not taken up after checking"
 
 
 class StaleVersion(Conflict):
@@ -95,7 +105,7 @@ def stale(session: Session, item: Case, sent: int) -> StaleVersion:
 
 @dataclass(frozen=True)
 class Action:
-    """What the actor sends with an action."""
+    """What the actor sends with an action; a position in ``crs`` (wgs84, gcj02, bd09)."""
 
     name: str
     expected_version: int | None = None
@@ -103,6 +113,7 @@ class Action:
     public_note: str | None = None
     lat: float | None = None
     lon: float | None = None
+    crs: str = "wgs84"
     valid: bool | None = None
     reason: str | None = None
     officer: str | None = None
@@ -110,6 +121,18 @@ class Action:
     department: str | None = None
     duplicate_of: int | None = None
     deadline: str | None = None  # set by the escalation checker: which deadline was missed
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What planning an action needs besides the case and the action."""
+
+    session: Session
+    directory: Directory
+    config: CaseConfig
+    scope: Scope | None  # None: the service itself (escalation, history)
+    position: tuple[float, float] | None  # the actor's position in WGS-84
+    now: dt.datetime
 
 
 def apply_action(
@@ -127,8 +150,19 @@ def apply_action(
     if action.name not in ALLOWED:
         raise InvalidInput(f"unknown action {action.name!r}; use one of {sorted(ALLOWED)}")
     states, roles = ALLOWED[action.name]
+    scope = None
     if user is not None:
         require_role(user, *roles)
+        scope = scope_of(user, directory)
+        where = (item.grid_id, item.town_id, item.community_id, item.officer_id)
+        if not scope.covers(*where):
+            raise NotFound(f"no case {item.id}")
+        if not scope.may_act(*where):
+            holder = directory.people.get(item.officer_id) if item.officer_id else None
+            raise Forbidden(
+                f"case {item.id} is held by {holder.code if holder else 'someone else'}; only "
+                "they, a chief of its grid or a dispatcher may act on it"
+            )
     if action.expected_version is not None and action.expected_version != item.version:
         raise stale(session, item, action.expected_version)  # first: who got there before
     if item.status not in states:
@@ -136,13 +170,47 @@ def apply_action(
             f"cannot {action.name} a case that is {item.status}; "
             f"{action.name} needs one of {sorted(states)}"
         )
+    context = _Context(session, directory, config, scope, _position(action), now)
     before = item.status
-    changes, to_status, data = _plan(session, directory, item, action, now)
-    changes |= {"status": to_status, "updated_at": now, "version": item.version + 1}
+    changes, to_status, data = _plan(context, item, action)
+    _update(session, item, changes, to_status, now)
+    if action.name == "verify":
+        data |= _award_data(context, item, action)
+    _record(
+        context,
+        item,
+        action.name,
+        before,
+        note=action.note,
+        public_note=_public_note(action, before, to_status),
+        user=user,
+        data=data,
+        position=context.position,
+    )
+    if action.name == "merge":
+        _repoint_duplicates(context, item, user)
+    elif to_status == "rejected":
+        _reject_duplicates(context, item, user)
+    session.flush()
+    return item
+
+
+def _position(action: Action) -> tuple[float, float] | None:
+    if action.lat is None or action.lon is None:
+        return None
+    lat, lon = to_wgs84(action.lat, action.lon, parse_crs(action.crs))
+    return float(lat), float(lon)
+
+
+def _update(
+    session: Session, item: Case, changes: dict[str, Any], to_status: str, now: dt.datetime
+) -> None:
+    """Compare-and-swap the case's columns on its version."""
+    values = changes | {"status": to_status, "updated_at": now, "version": item.version + 1}
     result = session.execute(
         update(Case)
         .where(Case.id == item.id, Case.version == item.version)
-        .values(**changes)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -150,66 +218,70 @@ def apply_action(
         session.refresh(item)
         raise stale(session, item, seen)
     session.refresh(item)
-    public = (
-        action.public_note if action.public_note is not None else PUBLIC_NOTES.get(to_status, "")
-    )
-    if action.name == "escalate":
-        public = ""
+
+
+def _record(
+    context: _Context,
+    item: Case,
+    name: str,
+    before: str,
+    *,
+    note: str,
+    public_note: str,
+    user: User | None,
+    data: dict[str, Any],
+    position: tuple[float, float] | None = None,
+) -> None:
+    """The audit row and the webhook deliveries of a change just made."""
     add_event(
-        session,
+        context.session,
         item,
-        action.name,
+        name,
         before,
-        to_status,
+        item.status,
         actor_user=user,
         actor_role=user.role if user else "system",
-        note=action.note,
-        public_note=public if to_status != before or action.public_note else "",
-        lat=action.lat,
-        lon=action.lon,
+        note=note,
+        public_note=public_note,
+        lat=position[0] if position else None,
+        lon=position[1] if position else None,
         data=data,
-        at=now,
+        at=context.now,
     )
-    if action.name == "verify" and action.valid:
-        entry = award(session, config, item, now=now)
-        if entry is not None:
-            data["reward"] = {"yuan": str(entry.amount_yuan), "points": entry.points}
     enqueue(
-        session,
-        config.webhooks,
-        f"case.{action.name}",
-        {"case_id": item.id, "from": before, "to": to_status, "version": item.version},
+        context.session,
+        context.config.webhooks,
+        f"case.{name}",
+        {"case_id": item.id, "from": before, "to": item.status, "version": item.version},
     )
     publish(
-        session,
-        "case.escalated" if action.name == "escalate" else "case.changed",
+        context.session,
+        "case.escalated" if name == "escalate" else "case.changed",
         case=item,
-        data={"action": action.name, "from": before, "by": user.name if user else "system"},
+        data={"action": name, "from": before, "by": user.name if user else "system"},
     )
-    return item
+
+
+def _public_note(action: Action, before: str, to_status: str) -> str:
+    """What the reporter is told: the actor's words if given, else the step's plain words."""
+    if action.name == "escalate":
+        return ""
+    if action.public_note is not None:
+        return action.public_note
+    if to_status == before:
+        return ""
+    return MERGED_NOTE if action.name == "merge" else PUBLIC_NOTES.get(to_status, "")
 
 
 def _plan(
-    session: Session, directory: Directory, item: Case, action: Action, now: dt.datetime
+    context: _Context, item: Case, action: Action
 ) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """The column changes, target state and audit data of an action."""
-    name = action.name
+    name, now = action.name, context.now
     if name == "acknowledge":
         return {"acknowledged_at": now, "next_due": item.verify_due}, "acknowledged", {}
     if name == "verify":
-        if action.valid is None:
-            raise InvalidInput("verify needs valid: true or false")
-        if action.lat is None or action.lon is None:
-            raise InvalidInput("verify needs the officer's position: lat and lon")
-        if action.valid:
-            return {"verified_at": now, "next_due": item.close_due}, "verified", {}
-        if action.reason not in REJECT_REASONS:
-            raise InvalidInput(f"an invalid report needs a reason: one of {list(REJECT_REASONS)}")
-        return (
-            {"verified_at": now, "next_due": None, "reject_reason": action.reason},
-            "rejected",
-            {"reason": action.reason},
-        )
+        return _verify(context, item, action)
     if name == "start":
         return {}, "in_progress", {}
     if name == "resolve":
@@ -231,98 +303,114 @@ def _plan(
             {},
         )
     if name == "reassign":
-        return _reassign(session, directory, item, action)
+        return reassign(
+            context.session,
+            context.directory,
+            context.scope,
+            item,
+            grid=action.grid,
+            officer=action.officer,
+            department=action.department,
+            note=action.note,
+            now=now,
+            timezone=context.config.timezone,
+        )
     if name == "escalate":
-        return _escalate(
-            directory,
+        return escalate(
+            context.directory,
             item,
             reason=action.note or "escalated by dispatcher",
             deadline=action.deadline,
         )
     if name == "merge":
-        if action.duplicate_of is None or action.duplicate_of == item.id:
-            raise InvalidInput("merge needs duplicate_of: the id of the original case")
-        original = session.get(Case, action.duplicate_of)
-        if original is None:
-            raise NotFound(f"no case {action.duplicate_of}")
-        if original.category_id != item.category_id:
-            raise InvalidInput("a duplicate must be of the same category as the original")
+        root = merge_root(context.session, context.scope, item, action.duplicate_of)
+        data: dict[str, Any] = {"duplicate_of": root.id}
+        if root.id != action.duplicate_of:
+            data["asked"] = action.duplicate_of
         return (
-            {"duplicate_of_id": original.id, "reject_reason": "duplicate", "next_due": None},
+            {"duplicate_of_id": root.id, "reject_reason": "duplicate", "next_due": None},
             "rejected",
-            {"duplicate_of": original.id},
+            data,
         )
     raise InvalidInput(f"unknown action {name!r}")  # pragma: no cover - ALLOWED guards
 
 
-def _reassign(
-    session: Session, directory: Directory, item: Case, action: Action
+def _verify(
+    context: _Context, item: Case, action: Action
 ) -> tuple[dict[str, Any], str, dict[str, Any]]:
-    changes: dict[str, Any] = {}
-    data: dict[str, Any] = {}
-    if action.grid:
-        unit = directory.units_by_code.get(action.grid)
-        if unit is None or unit.level != "grid":
-            raise InvalidInput(f"no grid {action.grid!r}")
-        changes |= {
-            "grid_id": unit.id,
-            "community_id": (c.id if (c := directory.ancestor(unit.id, "community")) else None),
-            "town_id": (t.id if (t := directory.ancestor(unit.id, "town")) else None),
-            "assignee_kind": "officer" if action.officer else "community",
-            "assignee_unit_id": unit.id,
-        }
-        data["grid"] = unit.code
-    if action.officer:
-        person = next((p for p in directory.people.values() if p.code == action.officer), None)
-        if person is None:
-            raise InvalidInput(f"no officer {action.officer!r}")
-        changes |= {"officer_id": person.id, "assignee_kind": "officer"}
-        data["officer"] = person.code
-    if action.department:
-        dept = session.scalar(select(Department).where(Department.code == action.department))
-        if dept is None:
-            raise InvalidInput(f"no department {action.department!r}")
-        changes["department_id"] = dept.id
-        data["department"] = dept.code
-    if not changes:
-        raise InvalidInput("reassign needs officer, grid or department")
-    changes["next_due"] = item.ack_due if item.ack_due > utcnow() else utcnow()
-    changes["acknowledged_at"] = None
-    return changes, "routed", data
+    """Verified on site: the officer's position must be near the report."""
+    if action.valid is None:
+        raise InvalidInput("verify needs valid: true or false")
+    if context.position is None:
+        raise InvalidInput("verify needs the officer's position: lat and lon (and their crs)")
+    distance = float(haversine_m(*context.position, item.lat, item.lon))
+    limit = context.config.verify_max_m
+    if distance > limit:
+        raise InvalidInput(
+            f"your position is {distance / 1000:.1f} km from the report; verify on site, "
+            f"within {limit:.0f} m of it (check the position's crs: wgs84, gcj02, bd09)"
+        )
+    if action.valid:
+        return {"verified_at": context.now, "next_due": item.close_due}, "verified", {}
+    if action.reason not in REJECT_REASONS:
+        raise InvalidInput(f"an invalid report needs a reason: one of {list(REJECT_REASONS)}")
+    return (
+        {"verified_at": context.now, "next_due": None, "reject_reason": action.reason},
+        "rejected",
+        {"reason": action.reason},
+    )
 
 
-def _escalate(
-    directory: Directory, item: Case, *, reason: str, deadline: str | None
-) -> tuple[dict[str, Any], str, dict[str, Any]]:
-    """One step up the ladder: officer → grid chief → community → town → city dispatch.
+def _award_data(context: _Context, item: Case, action: Action) -> dict[str, Any]:
+    """The verify row's record of the award, or of why there is none."""
+    if not action.valid:
+        return {"reward": None, "no_reward": "the report was found invalid"}
+    entry, why = award(context.session, context.config, item, now=context.now)
+    if entry is None:
+        return {"reward": None, "no_reward": why}
+    return {"reward": reward_view(entry)}
 
-    A missed ``deadline`` is recorded on the case, so it escalates only once;
-    at the top of the ladder it is recorded without a move.
-    """
-    missed = [m for m in item.missed.split(",") if m]
-    changes: dict[str, Any] = {}
-    if deadline is not None:
-        changes["missed"] = ",".join([*missed, deadline])
-    rung = next_rung(directory, item.grid_id, item.assignee_kind)
-    if rung is None:
-        if deadline is None:
-            raise Conflict(
-                f"case {item.id} is already with the {item.assignee_kind.replace('_', ' ')}"
-            )
-        return changes, item.status, {"deadline": deadline, "to": item.assignee_kind, "top": True}
-    kind, unit, person, why = rung
-    routing = dict(item.routing)
-    routing["assignee"] = {
-        "kind": kind,
-        "unit": unit.ref() if unit else None,
-        "person": person.ref() if person else None,
-    }
-    routing["reasons"] = [*routing.get("reasons", []), f"escalated: {reason}; {why}"]
-    changes |= {
-        "assignee_kind": kind,
-        "assignee_unit_id": unit.id if unit else None,
-        "officer_id": person.id if person else None,
-        "escalation_level": item.escalation_level + 1,
-        "routing": routing,
-    }
-    return changes, item.status, {"to": kind, "reason": reason, "deadline": deadline}
+
+def _repoint_duplicates(context: _Context, item: Case, user: User | None) -> None:
+    """The duplicates of a case just merged follow it to its root, one step deep."""
+    assert item.duplicate_of_id is not None
+    for duplicate in duplicates_of(context.session, item.id):
+        _update(
+            context.session,
+            duplicate,
+            {"duplicate_of_id": item.duplicate_of_id},
+            "rejected",
+            context.now,
+        )
+        _record(
+            context,
+            duplicate,
+            "repoint",
+            "rejected",
+            note=f"its original, case {item.id}, was merged into case {item.duplicate_of_id}",
+            public_note="",
+            user=user,
+            data={"duplicate_of": item.duplicate_of_id, "was": item.id},
+        )
+
+
+def _reject_duplicates(context: _Context, item: Case, user: User | None) -> None:
+    """The duplicates of a case found invalid (or not ours) share its outcome."""
+    for duplicate in duplicates_of(context.session, item.id):
+        _update(
+            context.session,
+            duplicate,
+            {"duplicate_of_id": None, "reject_reason": item.reject_reason},
+            "rejected",
+            context.now,
+        )
+        _record(
+            context,
+            duplicate,
+            "follow",
+            "rejected",
+            note=f"its original, case {item.id}, was rejected ({item.reject_reason})",
+            public_note=FOLLOWED_NOTE,
+            user=user,
+            data={"original": item.id, "reason": item.reject_reason},
+        )

@@ -75,6 +75,8 @@ class Case(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     routing: Mapped[dict[str, Any]] = mapped_column(JSON)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"))
+    # what the reporter block said (id, name, phone): contact data for admins, never identity
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

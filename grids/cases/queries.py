@@ -1,4 +1,5 @@
-"""Reading cases: the dispatch queue, one case in scope, open cases nearby (duplicates)."""
+"""Reading cases: the dispatch queue, one case in scope or of one's own, open cases nearby
+(duplicates)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from geo.distance import haversine_m
+from grids.accounts.reporters import OwnReports
 from grids.accounts.scope import Scope
 from grids.cases.models import OPEN_STATUSES, STATUSES, Case
 from grids.city.models import Category, Person, Unit
@@ -51,7 +53,8 @@ def nearby_open_cases(
     found = [
         (c, d)
         for c, d in found
-        if d <= radius and (scope is None or scope.covers(c.grid_id, c.town_id, c.community_id))
+        if d <= radius
+        and (scope is None or scope.covers(c.grid_id, c.town_id, c.community_id, c.officer_id))
     ]
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
 
@@ -60,10 +63,28 @@ def get_case(session: Session, case_id: int, scope: Scope | None) -> Case:
     """A case the scope may see; out of scope looks the same as missing (no probing)."""
     item = session.get(Case, case_id)
     if item is None or (
-        scope is not None and not scope.covers(item.grid_id, item.town_id, item.community_id)
+        scope is not None
+        and not scope.covers(item.grid_id, item.town_id, item.community_id, item.officer_id)
     ):
         raise NotFound(f"no case {case_id}")
     return item
+
+
+def visible_case(session: Session, case_id: int, scope: Scope, own: OwnReports) -> Case:
+    """A case the caller may read: a reporter only their own, staff by scope."""
+    if scope.role != "reporter":
+        return get_case(session, case_id, scope)
+    item = session.get(Case, case_id)
+    if item is None or not own.owns(item.submitted_by_id, item.reporter_id):
+        raise NotFound(f"no case {case_id}")
+    return item
+
+
+def own_conditions(own: OwnReports) -> list[Any]:
+    """The SQL conditions of :meth:`OwnReports.owns`."""
+    if own.submitted_by_id is not None:
+        return [Case.submitted_by_id == own.submitted_by_id]
+    return [Case.reporter_id == (own.reporter_id if own.reporter_id is not None else -1)]
 
 
 @dataclass(frozen=True)
@@ -152,14 +173,16 @@ def _conditions(
         )
     if filters.overdue:
         conditions.append(and_(Case.next_due.is_not(None), Case.next_due < now))
-    conditions.extend(_scope_conditions(scope))
+    conditions.extend(scope_conditions(scope))
     return conditions
 
 
-def _scope_conditions(scope: Scope) -> list[Any]:
+def scope_conditions(scope: Scope) -> list[Any]:
+    """The SQL conditions of :meth:`Scope.covers`."""
     if scope.everywhere:
         return []
+    assigned = Case.officer_id == (scope.person_id if scope.person_id is not None else -1)
     if scope.grid_ids is not None:
-        return [Case.grid_id.in_(scope.grid_ids or {-1})]
+        return [or_(Case.grid_id.in_(scope.grid_ids or {-1}), assigned)]
     units = scope.unit_ids or {-1}
     return [or_(Case.grid_id.in_(units), Case.town_id.in_(units), Case.community_id.in_(units))]

@@ -1,8 +1,10 @@
 """Rewards (红包) and points for verified valid reports, with daily caps per reporter.
 
 Every award is a row of the ledger; a case earns at most one (unique key),
-rejected and duplicate reports earn nothing, and a reporter's awards of one
-local day never pass the caps.
+rejected and duplicate reports and reports without a reporter (staff, an app
+that named none of its users) earn nothing, and a reporter's awards of one
+local day never pass the caps. The verify step's audit row records the award,
+or why there is none.
 """
 
 from __future__ import annotations
@@ -16,20 +18,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grids.accounts.models import Reporter
+from grids.accounts.reporters import OwnReports
+from grids.accounts.scope import Scope
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, RewardEntry
+from grids.cases.queries import own_conditions, scope_conditions
 from grids.city.models import Category, Unit
 from grids.errors import InvalidInput
 
 GROUPS = ("reporter", "grid", "town")
+CAP_REACHED = "daily cap reached"
 
 
 def award(
     session: Session, config: CaseConfig, item: Case, *, now: dt.datetime
-) -> RewardEntry | None:
-    """The ledger row for a case just verified valid, or None when nothing is due."""
-    if item.reporter_id is None or item.duplicate_of_id is not None:
-        return None
+) -> tuple[RewardEntry | None, str]:
+    """The ledger row for a case just verified valid, or None and why nothing is due."""
+    if item.reporter_id is None:
+        return None, "no reporter to reward (a staff report, or an app report naming no user)"
+    if item.duplicate_of_id is not None:
+        return None, "a duplicate earns nothing"
     category = session.get(Category, item.category_id)
     assert category is not None
     tz = ZoneInfo(config.timezone)
@@ -50,7 +58,7 @@ def award(
     points = max(0, min(category.points, config.reward_daily_cap_points - int(paid_points)))
     capped = yuan < category.reward_yuan or points < category.points
     if yuan == 0 and points == 0:
-        return None
+        return None, CAP_REACHED
     entry = RewardEntry(
         case_id=item.id,
         reporter_id=item.reporter_id,
@@ -58,21 +66,34 @@ def award(
         town_id=item.town_id,
         amount_yuan=yuan,
         points=points,
-        note="daily cap reached" if capped else "",
+        note=CAP_REACHED if capped else "",
         awarded_at=now,
     )
     session.add(entry)
-    return entry
+    return entry, ""
+
+
+def reward_view(entry: RewardEntry) -> dict[str, Any]:
+    """An award as the API and the audit row show it."""
+    return {"yuan": _yuan(entry.amount_yuan), "points": entry.points, "note": entry.note}
+
+
+def reward_of(session: Session, case_id: int) -> dict[str, Any] | None:
+    entry = session.scalar(select(RewardEntry).where(RewardEntry.case_id == case_id))
+    return reward_view(entry) if entry is not None else None
 
 
 def totals(
     session: Session,
     *,
     by: str,
+    scope: Scope | None = None,
+    own: OwnReports | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Sum of awards per reporter (pseudonym), grid or town over a period."""
+    """Sum of awards per reporter (pseudonym), grid or town over a period: of the cases in
+    ``scope`` (staff), or of the caller's ``own`` reports (a reporter)."""
     if by not in GROUPS:
         raise InvalidInput(f"by must be one of {list(GROUPS)}, got {by!r}")
     if by == "reporter":
@@ -86,6 +107,11 @@ def totals(
         query = select(
             key, func.sum(RewardEntry.amount_yuan), func.sum(RewardEntry.points), func.count()
         ).join(Unit, Unit.id == column)
+    query = query.join(Case, Case.id == RewardEntry.case_id)
+    if own is not None:
+        query = query.where(*own_conditions(own))
+    elif scope is not None:
+        query = query.where(*scope_conditions(scope))
     if since is not None:
         query = query.where(RewardEntry.awarded_at >= since)
     if until is not None:
@@ -94,9 +120,13 @@ def totals(
     return [
         {
             by: name,
-            "yuan": str(Decimal(yuan).quantize(Decimal("0.01"))),
+            "yuan": _yuan(yuan),
             "points": int(points),
             "awards": int(n),
         }
         for name, yuan, points, n in rows
     ]
+
+
+def _yuan(value: Any) -> str:
+    return str(Decimal(value).quantize(Decimal("0.01")))

@@ -1,4 +1,5 @@
-"""Cases as the API shows them: the case itself and its audit log, per viewer."""
+"""Cases as the API shows them: the case itself and its audit log, per viewer, and a
+reporter's own reports with each step in plain words."""
 
 from __future__ import annotations
 
@@ -9,31 +10,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grids.accounts.models import Reporter
+from grids.accounts.reporters import OwnReports
 from grids.cases.models import Case, CaseEvent, Photo
-from grids.city.models import Category, Department, Person
+from grids.cases.queries import own_conditions
+from grids.cases.rewards import reward_of
+from grids.city.models import Category, Department
 from grids.db import utcnow
 
 
 def case_view(
     session: Session, item: Case, *, viewer_role: str, base_url: str = ""
 ) -> dict[str, Any]:
-    """A case as the API shows it; the reporter's identity only to an admin."""
+    """A case as the API shows it; the reporter's identity and contact only to an admin."""
     reporter = session.get(Reporter, item.reporter_id) if item.reporter_id else None
     category = session.get(Category, item.category_id)
     department = session.get(Department, item.department_id) if item.department_id else None
-    officer = session.get(Person, item.officer_id) if item.officer_id else None
     photos = session.scalars(select(Photo).where(Photo.case_id == item.id).order_by(Photo.id)).all()
-    routing = dict(item.routing)
-    routing["officer"] = {"code": officer.code, "name": officer.name} if officer else None
     reporter_view: dict[str, Any] | None = None
-    if reporter is not None:
+    if viewer_role == "admin" and (reporter is not None or item.contact):
+        contact = item.contact or {}
+        reporter_view = {
+            "pseudonym": reporter.pseudonym if reporter else None,
+            "id": reporter.external_id if reporter and reporter.external_id else contact.get("id"),
+            "name": contact.get("name"),
+            "phone": contact.get("phone"),
+        }
+    elif reporter is not None:
         reporter_view = {"pseudonym": reporter.pseudonym}
-        if viewer_role == "admin":
-            reporter_view |= {
-                "id": reporter.external_id,
-                "name": reporter.name,
-                "phone": reporter.phone,
-            }
     assert category is not None
     return {
         "id": item.id,
@@ -49,7 +52,7 @@ def case_view(
         "occurred_at": _iso(item.occurred_at),
         "reported_at": _iso(item.reported_at),
         "updated_at": _iso(item.updated_at),
-        "routing": routing,
+        "routing": item.routing,
         "escalation_level": item.escalation_level,
         "deadlines": {
             "acknowledge": _iso(item.ack_due),
@@ -63,6 +66,7 @@ def case_view(
         "possible_duplicate_of": item.possible_duplicate_of_id,
         "duplicate_of": item.duplicate_of_id,
         "reject_reason": item.reject_reason,
+        "reward": reward_of(session, item.id),
         "photos": [
             {"id": p.id, "kind": p.kind, "url": f"{base_url}/api/v1/cases/{item.id}/photos/{p.id}"}
             for p in photos
@@ -71,10 +75,14 @@ def case_view(
     }
 
 
-def history(session: Session, item: Case, *, public: bool) -> list[dict[str, Any]]:
+def history(
+    session: Session, item: Case, *, public: bool, after_event: int = 0
+) -> list[dict[str, Any]]:
     """The audit rows of a case, oldest first; the public view shows plain-words notes only."""
     rows = session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == item.id).order_by(CaseEvent.id)
+        select(CaseEvent)
+        .where(CaseEvent.case_id == item.id, CaseEvent.id > after_event)
+        .order_by(CaseEvent.id)
     ).all()
     if public:
         return [
@@ -98,6 +106,46 @@ def history(session: Session, item: Case, *, public: bool) -> list[dict[str, Any
         }
         for r in rows
     ]
+
+
+def my_cases(session: Session, own: OwnReports, *, limit: int = 200) -> list[dict[str, Any]]:
+    """A reporter's own reports, newest first, each step once and the reward if any.
+
+    A report merged as a duplicate shows its own steps up to the merge, then the
+    original's from then on, and the original's state.
+    """
+    rows = session.scalars(
+        select(Case).where(*own_conditions(own)).order_by(Case.id.desc()).limit(limit)
+    ).all()
+    out = []
+    for item in rows:
+        steps = history(session, item, public=True)
+        status = item.status
+        original = session.get(Case, item.duplicate_of_id) if item.duplicate_of_id else None
+        if original is not None:
+            merged_at = session.scalar(
+                select(CaseEvent.id)
+                .where(CaseEvent.case_id == item.id, CaseEvent.action.in_(("merge", "repoint")))
+                .order_by(CaseEvent.id.desc())
+                .limit(1)
+            )
+            steps += history(session, original, public=True, after_event=merged_at or 0)
+            status = original.status
+        category = session.get(Category, item.category_id)
+        assert category is not None
+        out.append(
+            {
+                "id": item.id,
+                "category": {"code": category.code, "name": category.name},
+                "description": item.description,
+                "reported_at": _iso(item.reported_at),
+                "status": status,
+                "duplicate_of": item.duplicate_of_id,
+                "reward": reward_of(session, item.id),
+                "steps": steps,
+            }
+        )
+    return out
 
 
 def _iso(value: dt.datetime) -> str:

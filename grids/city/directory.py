@@ -141,6 +141,12 @@ class Directory:
         self.categories = {c.code: c for c in categories}
         cities = [u for u in units if u.level == "city"]
         self.city = cities[0] if len(cities) == 1 else None
+        below: dict[int, set[int]] = defaultdict(set)
+        for unit in units:
+            if unit.level == "grid":
+                for ancestor in self.path(unit.id):
+                    below[ancestor.id].add(unit.id)
+        self._grids_under = {unit_id: frozenset(grids) for unit_id, grids in below.items()}
 
     @classmethod
     def load(cls, session: Session) -> Directory:
@@ -208,6 +214,10 @@ class Directory:
     def ancestor(self, unit_id: int, level: str) -> UnitInfo | None:
         """The unit itself or its nearest ancestor at ``level``."""
         return next((u for u in reversed(self.path(unit_id)) if u.level == level), None)
+
+    def grids_under(self, unit_id: int) -> frozenset[int]:
+        """The grids a unit holds: itself if a grid, else every grid below it."""
+        return self._grids_under.get(unit_id, frozenset())
 
     def people_with_role(self, unit_id: int, role: str) -> list[PersonInfo]:
         return self.roles.get((unit_id, role), [])

@@ -227,3 +227,54 @@ def next_rung(directory: Directory, grid_id: int | None, current_kind: str) -> R
     order = {kind: i for i, kind in enumerate(ASSIGNEE_KINDS)}
     above = [r for r in fallback_rungs(directory, grid_id) if order[r[0]] > order[current_kind]]
     return above[0] if above else None
+
+
+def person_by_code(directory: Directory, code: str) -> PersonInfo | None:
+    return next((p for p in directory.people.values() if p.code == code), None)
+
+
+def handed_to(
+    directory: Directory, grid_id: int | None, person: PersonInfo
+) -> tuple[str, UnitInfo | None]:
+    """The assignee kind and unit of a case handed to a person: the chief of its grid or
+    community holds it as grid chief, anyone else as its officer."""
+    if grid_id is None:
+        return "officer", None
+    for unit in (directory.units[grid_id], directory.ancestor(grid_id, "community")):
+        if unit is not None and person in directory.people_with_role(unit.id, "chief"):
+            return "grid_chief", unit
+    return "officer", directory.units[grid_id]
+
+
+def routing_block(
+    directory: Directory,
+    routing: dict[str, Any],
+    *,
+    grid_id: int | None,
+    kind: str,
+    unit: UnitInfo | None,
+    person: PersonInfo | None,
+    reason: str,
+    department: DepartmentInfo | None = None,
+) -> dict[str, Any]:
+    """The routing block after a change of grid or assignee, so that what the console shows
+    agrees with where the case is and who holds it; the reason is added to the others."""
+    path = directory.path(grid_id) if grid_id is not None else []
+    grid = directory.units[grid_id] if grid_id is not None else None
+    block = dict(routing)
+    block |= {
+        "grid": grid.ref() if grid else None,
+        "community": next((u.ref() for u in path if u.level == "community"), None),
+        "town": next((u.ref() for u in path if u.level == "town"), None),
+        "path": [u.ref() for u in path],
+        "assignee": {
+            "kind": kind,
+            "unit": unit.ref() if unit else None,
+            "person": person.ref() if person else None,
+        },
+        "officer": person.ref() if person else None,
+        "reasons": [*routing.get("reasons", []), reason],
+    }
+    if department is not None:
+        block["department"] = department.ref()
+    return block

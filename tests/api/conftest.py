@@ -60,7 +60,8 @@ class CaseEnv:
 
 
 def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
-    """Users of every role: the officer works the demo grid, 'stranger' another grid."""
+    """Users of every role: 'officer' leads the demo grid (the chief of its community, so
+    acts on its cases whoever is on duty), 'stranger' is an officer of another town's grid."""
     with store.transaction() as session:
         demo = session.scalar(select(Unit).where(Unit.code == demo_grid))
         other = session.scalar(select(Unit).where(Unit.code == other_grid))
@@ -69,11 +70,12 @@ def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
         other_town = other.parent.parent
         assert town is not None and other_town is not None
 
-        def officer_of(unit: Unit) -> str:
+        def person_of(unit: Unit | None, role: str) -> str:
+            assert unit is not None
             person = session.scalar(
                 select(Person.code)
                 .join(Assignment, Assignment.person_id == Person.id)
-                .where(Assignment.unit_id == unit.id, Assignment.role == "officer")
+                .where(Assignment.unit_id == unit.id, Assignment.role == role)
                 .order_by(Person.code)
             )
             assert person is not None
@@ -83,8 +85,8 @@ def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
             "admin": ("admin", None, None),
             "dispatcher": ("dispatcher", town.code, None),
             "far_dispatcher": ("dispatcher", other_town.code, None),
-            "officer": ("officer", None, officer_of(demo)),
-            "stranger": ("officer", None, officer_of(other)),
+            "officer": ("officer", None, person_of(demo.parent, "chief")),
+            "stranger": ("officer", None, person_of(other, "officer")),
             "citizen": ("reporter", None, None),
             "other_citizen": ("reporter", None, None),
             "planner": ("planner", None, None),

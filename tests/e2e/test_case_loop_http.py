@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +16,12 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import func, select
+from starlette.types import ASGIApp
 
 from api.app import create_app
 from api.settings import Settings
 from grids.cases.models import Case, CaseEvent, RewardEntry
+from grids.city.models import Assignment, Person, Unit
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import jpeg_with_gps, make_users
 from tests.conftest import Store
@@ -34,12 +36,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The app on a real socket in a thread; yields its base URL."""
+def serve(settings: Settings, wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> Iterator[str]:
+    """The app (in ``wrap`` if given) on a real socket in a thread; yields its base URL."""
     port = free_port()
+    app: ASGIApp = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            wrap(app) if wrap else app,
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -59,22 +62,24 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+def live_settings(store: Store, data_dir: Path, secret: str) -> Settings:
+    """Settings of a served app on the store, without background workers."""
+    return Settings(
+        database_url=store.url,
+        data_dir=data_dir,
+        escalation_interval_s=0,
+        webhook_interval_s=0,
+        secret_key=secret,
+    )
+
+
 @pytest.fixture(scope="module")
 def live(
     city_store: Store, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, str], Settings]]:
-    settings = Settings(
-        database_url=city_store.url,
-        data_dir=tmp_path_factory.mktemp("live"),
-        escalation_interval_s=0,
-        webhook_interval_s=0,
-        secret_key="live-secret",
-    )
+    settings = live_settings(city_store, tmp_path_factory.mktemp("live"), "live-secret")
     with serve(settings) as base:
-        demo = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
-        grids = httpx.get(f"{base}/api/v1/grids").json()["features"]
-        other = next(g["id"] for g in grids if not g["id"].startswith(demo["town"]["code"] + "-"))
-        tokens = make_users(city_store, demo["grid"]["code"], other)
+        tokens = make_users(city_store, *_two_grids(base))
         yield base, tokens, settings
 
 
@@ -173,7 +178,7 @@ def test_fifty_concurrent_retries_create_one_case(live, city_store: Store) -> No
         )
 
 
-def test_fifty_concurrent_reassignments_leave_one_winner(live) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_concurrent_reassignments_leave_one_winner(live, city_store: Store) -> None:  # type: ignore[no-untyped-def]
     base, tokens, _ = live
     with httpx.Client(base_url=base, timeout=60) as http:
         case = http.post(
@@ -181,7 +186,18 @@ def test_fifty_concurrent_reassignments_leave_one_winner(live) -> None:  # type:
             json={"lat": DEMO_LAT, "lon": DEMO_LON, "category": "garbage_piled"},
             headers=auth(tokens, "citizen"),
         ).json()
-    officers = ["P00001", "P00002"]
+    with city_store.sessions() as session:  # two officers of the dispatcher's town
+        officers = session.scalars(
+            select(Person.code)
+            .join(Assignment, Assignment.person_id == Person.id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(
+                Assignment.role == "officer",
+                Unit.code.startswith(case["routing"]["town"]["code"] + "-"),
+            )
+            .order_by(Person.code)
+            .limit(2)
+        ).all()
 
     def reassign(i: int) -> int:
         with httpx.Client(base_url=base, timeout=60) as http:
@@ -197,13 +213,7 @@ def test_fifty_concurrent_reassignments_leave_one_winner(live) -> None:  # type:
 
 
 def test_missed_deadline_escalates_after_a_restart(city_store: Store, tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=city_store.url,
-        data_dir=tmp_path,
-        escalation_interval_s=0,
-        webhook_interval_s=0,
-        secret_key="restart",
-    )
+    settings = live_settings(city_store, tmp_path, "restart")
     with serve(settings) as base:
         tokens = make_users(city_store, *_two_grids(base))
         case = httpx.post(
@@ -240,6 +250,7 @@ def test_missed_deadline_escalates_after_a_restart(city_store: Store, tmp_path: 
 
 
 def _two_grids(base: str) -> tuple[str, str]:
+    """The demo point's grid and a grid of another town."""
     demo = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON}).json()
     grids = httpx.get(f"{base}/api/v1/grids").json()["features"]
     other = next(g["id"] for g in grids if not g["id"].startswith(demo["town"]["code"] + "-"))

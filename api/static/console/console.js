@@ -196,7 +196,7 @@ async function renderDetail(c, history) {
     el("dt", {}, t("grid")), el("dd", {}, [c.routing.town?.name, c.routing.grid?.name, c.routing.grid?.code].filter(Boolean).join(" · ")),
     el("dt", {}, t("assignee")), el("dd", {}, assignee(c)),
     el("dt", {}, t("department")), el("dd", {}, c.department ? c.department.name : "—"),
-    el("dt", {}, t("reporter")), el("dd", {}, c.reporter ? c.reporter.pseudonym : "—"),
+    el("dt", {}, t("reporter")), el("dd", {}, c.reporter && c.reporter.pseudonym ? c.reporter.pseudonym : "—"),
     el("dt", {}, t("due")), el("dd", { class: `due ${due.late ? "late" : ""}`, "data-next": c.deadlines.next || "" }, due.text));
   const reasons = el("ul", { class: "reasons" }, (c.routing.reasons || []).map((r) => el("li", {}, r)));
   const photos = el("div", { class: "photos" });
