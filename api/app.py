@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.locators = locators
     app.state.case_config = case_config
+    app.state.community = settings.community_config()
     app.state.event_hub = hub
     app.state.tile_archive = archive
     app.state.basemap = configured_basemap(settings, archive)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import hmac
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from grids.city.models import Unit
 from grids.community.config import CommunityConfig
 from grids.community.models import Volunteer
 from grids.errors import ImportRefused, InvalidInput, NotFound
-from grids.patrols.models import Team, TeamMember
+from grids.patrols.models import Team
 from grids.patrols.service import save_member
 
 CSV_COLUMNS = ("code", "kind", "name", "phone", "unit", "team", "skills")
@@ -51,21 +52,25 @@ class VolunteerIn:
     skills: tuple[str, ...] = ()
 
 
-def save_volunteer(session: Session, config: CommunityConfig, item: VolunteerIn) -> Volunteer:
+Manages = Callable[[int], bool]
+"""Whether the caller manages a unit (by id): only they register its volunteers."""
+
+
+def _everyone(_unit_id: int) -> bool:
+    return True
+
+
+def save_volunteer(
+    session: Session, config: CommunityConfig, item: VolunteerIn, manages: Manages = _everyone
+) -> Volunteer:
     """Create or update (by code) a volunteer; in a team they are its member."""
+    problem = _row_problem(session, config, item, set(), manages)
+    if problem:
+        raise InvalidInput(problem)
     kind = config.kind_code(item.kind)
-    if not item.code.strip() or not item.name.strip():
-        raise InvalidInput("a volunteer needs a code and a name")
     unit = session.scalar(select(Unit).where(Unit.code == item.unit))
-    if unit is None:
-        raise NotFound(f"no unit {item.unit!r}")
-    if unit.level == "grid":
-        raise InvalidInput(f"{item.unit} is a grid; a volunteer belongs to a community or town")
-    team = None
-    if item.team:
-        team = session.scalar(select(Team).where(Team.code == item.team))
-        if team is None:
-            raise NotFound(f"no team {item.team!r}")
+    assert unit is not None
+    team = session.scalar(select(Team).where(Team.code == item.team)) if item.team else None
     volunteer = session.scalar(select(Volunteer).where(Volunteer.code == item.code))
     if volunteer is None:
         volunteer = Volunteer(
@@ -96,7 +101,9 @@ class VolunteerImportRefused(ImportRefused):
         self.body = {"rejected": rejected}
 
 
-def import_volunteers(session: Session, config: CommunityConfig, text: str) -> ImportResult:
+def import_volunteers(
+    session: Session, config: CommunityConfig, text: str, manages: Manages = _everyone
+) -> ImportResult:
     """Import a CSV of volunteers (``CSV_COLUMNS``): all rows, or none and why each failed."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in ("code", "kind", "name", "unit") if c not in (reader.fieldnames or [])]
@@ -116,7 +123,7 @@ def import_volunteers(session: Session, config: CommunityConfig, text: str) -> I
             team=(row.get("team") or "").strip() or None,
             skills=tuple(s.strip() for s in (row.get("skills") or "").split(";") if s.strip()),
         )
-        reason = _row_problem(session, config, item, seen)
+        reason = _row_problem(session, config, item, seen, manages)
         if reason:
             result.rejected.append({"row": n, "code": code, "reason": reason})
         seen.add(code)
@@ -130,15 +137,15 @@ def import_volunteers(session: Session, config: CommunityConfig, text: str) -> I
             result.rejected,
         )
     for item in items:
-        save_volunteer(session, config, item)
+        save_volunteer(session, config, item, manages)
     result.accepted = len(items)
     return result
 
 
 def _row_problem(
-    session: Session, config: CommunityConfig, item: VolunteerIn, seen: set[str]
+    session: Session, config: CommunityConfig, item: VolunteerIn, seen: set[str], manages: Manages
 ) -> str | None:
-    if not item.code or not item.name:
+    if not item.code.strip() or not item.name.strip():
         return "code and name are required"
     if item.code in seen:
         return f"code {item.code} appears twice"
@@ -151,6 +158,11 @@ def _row_problem(
         return f"no unit {item.unit!r}"
     if unit.level == "grid":
         return f"{item.unit} is a grid; a volunteer belongs to a community or town"
+    if not manages(unit.id):
+        return f"{item.unit} is not a unit you manage"
+    existing = session.scalar(select(Volunteer.unit_id).where(Volunteer.code == item.code))
+    if existing is not None and not manages(existing):
+        return f"volunteer {item.code} belongs to a unit you do not manage"
     if item.team and session.scalar(select(Team.id).where(Team.code == item.team)) is None:
         return f"no team {item.team!r}"
     return None
@@ -203,23 +215,3 @@ def volunteer_by_code(session: Session, code: str) -> Volunteer:
     if volunteer is None:
         raise NotFound(f"no volunteer {code!r}")
     return volunteer
-
-
-def volunteer_of_member(session: Session, member_id: int) -> Volunteer | None:
-    return session.scalar(select(Volunteer).where(Volunteer.member_id == member_id))
-
-
-def team_volunteers(session: Session, team: Team) -> list[Volunteer]:
-    return list(
-        session.scalars(
-            select(Volunteer).where(Volunteer.team_id == team.id).order_by(Volunteer.code)
-        )
-    )
-
-
-def member_codes(session: Session, team: Team) -> dict[int, str]:
-    """Team members' ids → codes (a member who is a volunteer has the volunteer's code)."""
-    return {
-        m.id: m.code
-        for m in session.scalars(select(TeamMember).where(TeamMember.team_id == team.id))
-    }
