@@ -106,9 +106,12 @@ def hours_ledger(
 ) -> Ledger:
     """服务时长台账: per volunteer the hours of patrol, duty and activities, and the stars."""
     start, end = month_bounds(month, timezone)
-    stars = dict(
-        session.execute(select(Rating.volunteer_id, Rating.stars).where(Rating.month == month))
-    )
+    stars = {
+        volunteer_id: count
+        for volunteer_id, count in session.execute(
+            select(Rating.volunteer_id, Rating.stars).where(Rating.month == month)
+        )
+    }
     rows: list[list[Cell]] = []
     volunteers = session.scalars(
         select(Volunteer).where(Volunteer.team_id == team.id).order_by(Volunteer.code)
