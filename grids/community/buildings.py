@@ -6,7 +6,9 @@ footprint) is linked to it when it is reported (``grids.cases.intake``).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import shapely
@@ -15,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from geo.crs import validate_coordinates
 from geo.distance import haversine_m
+from geo.errors import GeoInputError
 from grids.accounts.models import User
 from grids.accounts.scope import Scope
 from grids.cases.models import Case
 from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 from grids.community.models import Building, CaseBuilding, Inspection, Volunteer
-from grids.errors import InvalidInput, NotFound
+from grids.errors import GridwatchError, ImportRefused, InvalidInput, NotFound
 
 LINK_M = 15.0
 """A case reported this close to a building is linked to it."""
@@ -227,3 +230,34 @@ def grid_counts(
             }
         )
     return sorted(out, key=lambda r: (-r["overdue"], r["grid"]))
+
+
+BUILDING_COLUMNS = ("code", "name", "address", "units", "lat", "lon", "head")
+
+
+def import_buildings(session: Session, locator: GridLocator, text: str, *, today: dt.date) -> int:
+    """Import a CSV of buildings (``BUILDING_COLUMNS``; ``head`` may be empty); all or
+    nothing: the first bad row stops the import, naming its line."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in BUILDING_COLUMNS[:-1] if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportRefused(f"the CSV has no columns {missing}; it needs {list(BUILDING_COLUMNS)}")
+    count = 0
+    for line, row in enumerate(reader, start=2):
+        try:
+            save_building(
+                session,
+                locator,
+                code=row["code"].strip(),
+                name=row["name"].strip(),
+                address=row["address"].strip(),
+                units_count=int(row["units"] or 0),
+                lat=float(row["lat"]),
+                lon=float(row["lon"]),
+                head=(row.get("head") or "").strip() or None,
+                today=today,
+            )
+        except (ValueError, GridwatchError, GeoInputError) as exc:
+            raise ImportRefused(f"line {line}: {exc}; nothing was imported") from exc
+        count += 1
+    return count
