@@ -56,7 +56,7 @@ def award(
     )
     paid_points = reporter_points_between(session, item.reporter_id, day_start, day_end)
     cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
-    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan)))
+    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan or 0)))
     points = max(0, min(category.points, config.reward_daily_cap_points - paid_points))
     capped = yuan < category.reward_yuan or points < category.points
     if yuan == 0 and points == 0:

@@ -335,7 +335,7 @@ def closing_report(session: Session, operation: Operation) -> dict[str, Any]:
         first[key] = min(first.get(key, at), at)
     ends = {s.id: s.ends_at for s in shifts}
     hours_of = {k: max(0.0, (ends[k[1]] - at).total_seconds() / 3600) for k, at in first.items()}
-    coverage = []
+    coverage: list[dict[str, Any]] = []
     for shift in shifts:
         for point in points:
             people = sum(1 for k in first if k[0] == point.id and k[1] == shift.id)

@@ -235,7 +235,7 @@ def _past_operation(
 ) -> int:
     """A lantern-festival security operation a month ago: 12 points, 3 shifts, closed."""
     town = session.scalar(select(Unit).where(Unit.code == town_code))
-    if town is None:
+    if town is None or town.geom is None:
         return 0
     crew = [v for v in volunteers if v.unit_id in {u.id for u in _under(session, town)}]
     if len(crew) < 6:
