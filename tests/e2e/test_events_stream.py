@@ -39,17 +39,21 @@ def report(base: str, token: str, category: str = "garbage_piled", dlat: float =
     return created.json()
 
 
-def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Path) -> None:
-    if city_store.backend != "sqlite":
-        pytest.skip("the in-process bus; PostgreSQL is the two-process test below")
-    settings = Settings(
+def quiet_settings(city_store: Store, tmp_path: Path) -> Settings:
+    """The service on the city store, without background workers."""
+    return Settings(
         database_url=city_store.url,
         data_dir=tmp_path,
         escalation_interval_s=0,
         webhook_interval_s=0,
         secret_key="events",
     )
-    with serve(settings) as base:
+
+
+def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Path) -> None:
+    if city_store.backend != "sqlite":
+        pytest.skip("the in-process bus; PostgreSQL is the two-process test below")
+    with serve(quiet_settings(city_store, tmp_path)) as base:
         tokens = make_users(city_store, *_two_grids(base))
         url = f"{base}/api/v1/events"
         streams = {
@@ -181,14 +185,7 @@ def test_the_staffing_board_is_pushed_to_the_towns_console(
         pytest.skip("the same bus as above; PostgreSQL's fan-out is tested below")
     import datetime as dt
 
-    settings = Settings(
-        database_url=city_store.url,
-        data_dir=tmp_path,
-        escalation_interval_s=0,
-        webhook_interval_s=0,
-        secret_key="events",
-    )
-    with serve(settings) as base:
+    with serve(quiet_settings(city_store, tmp_path)) as base:
         tokens = make_users(city_store, *_two_grids(base))
         located = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON})
         town = located.json()["town"]["code"]
