@@ -31,13 +31,13 @@ def import_volunteers_command(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{path}: {exc}")
-    try:
-        with store_session(config) as session:
+    with store_session(config) as session:
+        try:
             result = import_volunteers(session, config.community_config(), text)
-    except VolunteerImportRefused as exc:
-        for row in exc.body["rejected"]:
-            console.print(f"row {row['row']} ({row['code']}): {row['reason']}")
-        fail(str(exc))
+        except VolunteerImportRefused as exc:
+            for row in exc.body["rejected"]:
+                console.print(f"row {row['row']} ({row['code']}): {row['reason']}")
+            raise
     console.print(f"{result.accepted} volunteers imported from {path}")
 
 
