@@ -10,6 +10,7 @@ addWords({
   op_staffed: { zh: "在岗", en: "staffed" }, op_understaffed: { zh: "缺员", en: "understaffed" },
   op_empty: { zh: "空岗", en: "empty" }, op_off: { zh: "非值守时段", en: "between shifts" },
   op_closed: { zh: "已结束", en: "closed" },
+  buildings: { zh: "出租屋", en: "Rental buildings" }, next_inspection: { zh: "下次检查", en: "next inspection" },
   title: { zh: "智网调度台", en: "dispatch console" }, nav_hotspots: { zh: "热点图", en: "Hot spots" },
   nav_emerging: { zh: "新兴热点", en: "Emerging" }, nav_week: { zh: "周汇报", en: "Weekly report" },
   live: { zh: "实时", en: "live" }, sign_out: { zh: "退出", en: "Sign out" },
@@ -63,7 +64,13 @@ const hotLayer = L.geoJSON(null, {
   onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.class} · ${f.properties.count}`),
 }).addTo(map);
 const caseLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false }).addTo(map);
-L.control.layers(null, { [t("grid")]: gridLayer, ["Gi* hot spots"]: hotLayer, ["#"]: caseLayer }, { collapsed: true }).addTo(map);
+// rental buildings (楼栋/出租屋) with their head and next inspection; red when overdue
+const buildingLayer = L.geoJSON(null, {
+  pointToLayer: (f, at) => L.circleMarker(at, { radius: 4, weight: 1 }),
+  style: (f) => ({ color: f.properties.overdue ? "#c62828" : "#5d4037", weight: 1, fillOpacity: 0.3 }),
+  onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name} · ${f.properties.units} · ${t("next_inspection")} ${f.properties.next_due}`),
+});
+L.control.layers(null, { [t("grid")]: gridLayer, ["Gi* hot spots"]: hotLayer, ["#"]: caseLayer, [t("buildings")]: buildingLayer }, { collapsed: true }).addTo(map);
 
 function say(text) { $("message").textContent = text || ""; }
 
@@ -168,6 +175,13 @@ async function loadGrids() {
     gridLayer.clearLayers();
     gridLayer.addData(shiftGeoJSON(data));
   } catch (error) { say(error.message); }
+}
+
+async function loadBuildings() {
+  try {
+    buildingLayer.clearLayers();
+    buildingLayer.addData(shiftGeoJSON(await api("/api/v1/buildings")));
+  } catch (error) { buildingLayer.clearLayers(); } // a role that sees no buildings: no layer
 }
 
 async function loadHotspots() {
@@ -340,3 +354,4 @@ setLang(getLang());
 applyLang();
 loadQueue().then(loadGrids);
 loadHotspots();
+loadBuildings();
