@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import command_group, console, fail, reported_errors, settings, store_session
+from api.cli.common import command_group, console, fail, settings, store_session
 
 volunteers_app = command_group("Volunteers: the registry and the monthly star rating.")
 points_app = command_group("The points ledger of volunteers and reporters.")
@@ -63,21 +63,12 @@ def credit_hours_command(month: Month) -> None:
 
     Example: gridwatch points credit-hours --month 2026-11
     """
-    from sqlalchemy import select
-
-    from grids.community.hours import service_hours
-    from grids.community.models import Volunteer
-    from grids.community.points import credit_hours, month_bounds
+    from grids.community.points import credit_month
     from grids.db import utcnow
 
     config = settings()
-    credited = 0
-    with store_session(config) as session, reported_errors():
-        since, until = month_bounds(month, config.timezone)
-        for volunteer in session.scalars(select(Volunteer).where(Volunteer.active.is_(True))):
-            hours = service_hours(session, volunteer, since, until)
-            if credit_hours(session, volunteer, month, hours.patrol + hours.activity, at=utcnow()):
-                credited += 1
+    with store_session(config) as session:
+        credited = credit_month(session, month, config.timezone, at=utcnow())
     console.print(f"{credited} volunteers credited for {month}")
 
 

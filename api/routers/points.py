@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.community import MANAGERS, CommunityDep, managed_volunteer, own_reporter_id, seen_team
 from api.deps import LocatorDep, SessionDep
 from grids.cases.intake import require_role
 from grids.city.hierarchy import unit_by_code
-from grids.community.hours import service_hours
-from grids.community.models import Volunteer
 from grids.community.points import (
     account_for,
-    credit_hours,
+    credit_month,
     leaderboard,
     month_bounds,
     statement,
@@ -79,16 +76,11 @@ def points_leaderboard(
 
 
 @router.post("/points/hours")
-def credit_month(
+def credit_hours_of_month(
     request: Request, user: CurrentUser, community: CommunityDep, month: str
 ) -> dict[str, Any]:
     """Credit every volunteer's points for a month's service hours; once per month (admins)."""
     require_role(user, "admin")
-    since, until = month_bounds(month, community.timezone)
-    credited = 0
     with transaction(request.app.state.sessions) as session:
-        for volunteer in session.scalars(select(Volunteer).where(Volunteer.active.is_(True))):
-            hours = service_hours(session, volunteer, since, until)
-            if credit_hours(session, volunteer, month, hours.patrol + hours.activity, at=utcnow()):
-                credited += 1
+        credited = credit_month(session, month, community.timezone, at=utcnow())
     return {"month": month, "credited": credited}

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from grids.community.hours import service_hours
 from grids.community.models import PointsAccount, PointsEntry, Volunteer
 from grids.errors import InvalidInput
 
@@ -127,6 +128,22 @@ def credit_hours(
         reason=f"{hours:.1f} h of service in {month} × {POINTS_PER_HOUR}",
         at=at,
     )
+
+
+def credit_month(
+    session: Session, month: str, timezone: str, *, at: dt.datetime, volunteers: Any = None
+) -> int:
+    """Credit each active volunteer's points for a month's patrol and activity hours (event
+    duty earns its points when its operation closes); returns how many were credited."""
+    since, until = month_bounds(month, timezone)
+    if volunteers is None:
+        volunteers = session.scalars(select(Volunteer).where(Volunteer.active.is_(True))).all()
+    credited = 0
+    for volunteer in volunteers:
+        hours = service_hours(session, volunteer, since, until)
+        if credit_hours(session, volunteer, month, hours.patrol + hours.activity, at=at):
+            credited += 1
+    return credited
 
 
 # ----------------------------------------------------------------- statements

@@ -21,7 +21,6 @@ from grids.city.locator import GridLocator
 from grids.city.models import Unit
 from grids.community.buildings import record_inspection, save_building
 from grids.community.config import CommunityConfig
-from grids.community.hours import service_hours
 from grids.community.mall import save_item
 from grids.community.models import Evaluation, ServiceActivity, Volunteer
 from grids.community.operations import (
@@ -33,7 +32,7 @@ from grids.community.operations import (
     create_operation,
     record_duty_checkins,
 )
-from grids.community.points import credit_hours, month_bounds
+from grids.community.points import credit_month
 from grids.community.ratings import rate_month
 from grids.community.volunteers import VolunteerIn, save_volunteer
 from grids.patrols.models import Team, TeamMember
@@ -109,11 +108,8 @@ def load_sample_community(
         _past_operation(session, demo_town.code, volunteers, rng, now, tz) if demo_town else 0
     )
     last_month = (now.astimezone(tz).date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    month = _month_key(last_month)
-    since, until = month_bounds(month, config.timezone)
-    for volunteer in volunteers:  # last month's hours earn their points
-        hours = service_hours(session, volunteer, since, until)
-        credit_hours(session, volunteer, month, hours.patrol + hours.activity, at=now)
+    month = _month_key(last_month)  # last month's hours earn their points and stars
+    credit_month(session, month, config.timezone, at=now, volunteers=volunteers)
     rate_month(session, config, month)
     return CommunityCounts(len(volunteers) + buildings, buildings, activities, checkins)
 
