@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from fastapi import Request, UploadFile
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
 
 from grids.errors import InvalidInput
 

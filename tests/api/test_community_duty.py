@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from grids.events import LiveEvent
 from grids.samples import DEMO_LAT, DEMO_LON
-from tests.api.conftest import Community, local_month
+from tests.api.conftest import Community, jpeg_with_gps, local_month
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -51,7 +52,18 @@ def test_buildings_have_heads_inspections_and_the_cases_reported_at_them(
     assert inspected.status_code == 201, inspected.text
     assert inspected.json()["next_due"] == (today - dt.timedelta(days=10)).isoformat()
     counts = {r["grid"]: r for r in com.get("/api/v1/buildings/counts", "dispatcher").json()}
-    assert counts[com.env.demo_grid]["overdue"] >= 1 and counts[com.env.demo_grid]["units"] >= 24
+    assert counts[com.env.demo_grid]["overdue"] >= 1
+    assert com.get("/api/v1/buildings/B001").json()["overdue"] is True
+    with_photo = com.env.client.post(
+        "/api/v1/buildings/B001/inspections",
+        data={"inspection": json.dumps({"on": today.isoformat(), "findings": "已整改"})},
+        files={"photos": ("stairs.jpg", jpeg_with_gps(), "image/jpeg")},
+        headers=com.headers("officer"),
+    )
+    assert with_photo.status_code == 201 and with_photo.json()["photos"] == 1, with_photo.text
+    assert com.get("/api/v1/buildings/B001").json()["overdue"] is False
+    counts = {r["grid"]: r for r in com.get("/api/v1/buildings/counts", "dispatcher").json()}
+    assert counts[com.env.demo_grid]["units"] >= 24
     layer = com.get("/api/v1/buildings", "officer").json()
     assert "B001" in {f["id"] for f in layer["features"]}
     assert com.get("/api/v1/buildings/B001", "far_dispatcher").status_code == 404
