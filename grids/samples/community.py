@@ -35,11 +35,13 @@ from grids.community.operations import (
 from grids.community.points import credit_month
 from grids.community.ratings import rate_month
 from grids.community.volunteers import VolunteerIn, save_volunteer
-from grids.patrols.models import Team, TeamMember
+from grids.patrols.models import PatrolPoint, Team, TeamMember
+from grids.patrols.service import CheckInIn, record_checkins
 from grids.samples.generate import DEMO_LAT, DEMO_LON
 from grids.samples.people import synthetic_names, synthetic_phones
 
 BUILDINGS_PER_TOWN = 6
+DEMO_TOWN_VOLUNTEERS = 24
 OPERATION_CODE = "OP-SAMPLE-LANTERN"
 MALL = (
     ("UMBRELLA", "雨伞", 20, 200),
@@ -85,7 +87,9 @@ def load_sample_community(
     volunteers: list[Volunteer] = []
     teams = session.scalars(select(Team).order_by(Team.code)).all()
     members = session.scalars(select(TeamMember).order_by(TeamMember.code)).all()
-    names = synthetic_names(rng, len(members) + BUILDINGS_PER_TOWN * len(teams))
+    names = synthetic_names(
+        rng, len(members) + BUILDINGS_PER_TOWN * len(teams) + DEMO_TOWN_VOLUNTEERS
+    )
     phones = synthetic_phones(rng, len(names))
     for n, member in enumerate(members):
         team = next(t for t in teams if t.id == member.team_id)
@@ -101,6 +105,19 @@ def load_sample_community(
     buildings = _buildings(
         session, locator, config, communities, names, phones, len(members), rng, now
     )
+    if demo_town is not None:  # enough hands for the past operation, not in a team
+        pool = communities.get(demo_town.id, [])
+        for k in range(DEMO_TOWN_VOLUNTEERS if pool else 0):
+            n = len(names) - DEMO_TOWN_VOLUNTEERS + k
+            item = VolunteerIn(
+                f"{demo_town.code}-PA{k + 1:02d}",
+                "pingan",
+                names[n],
+                pool[k % len(pool)].code,
+                phones[n],
+            )
+            volunteers.append(save_volunteer(session, config, item))
+        _recent_patrols(session, [t for t in teams if t.town_id == demo_town.id], rng, now)
     activities = _year_of_service(session, config, volunteers, rng, now)
     for code, name, cost, stock in MALL:
         save_item(session, code=code, name=name, cost=cost, stock=stock)
@@ -182,6 +199,31 @@ def _buildings(
             )
             count += 1
     return count
+
+
+def _recent_patrols(
+    session: Session, teams: list[Team], rng: np.random.Generator, now: dt.datetime
+) -> None:
+    """Four weeks of evening patrols of the demo town's teams, as the members' phones
+    record them: a check-in every ten minutes, at the patrol points they pass."""
+    points = session.scalars(select(PatrolPoint).order_by(PatrolPoint.code)).all()
+    for team in teams:
+        nearby = [p for p in points if p.town_id == team.town_id] or list(points)
+        members = session.scalars(select(TeamMember).where(TeamMember.team_id == team.id)).all()
+        batch = []
+        for day in range(1, 29):
+            if rng.random() > 0.4:
+                continue
+            start = (now - dt.timedelta(days=day)).replace(hour=11, minute=0, second=0)
+            for member in members:
+                if rng.random() < 0.3:
+                    continue
+                for k in range(int(rng.integers(6, 13))):
+                    point = nearby[int(rng.integers(len(nearby)))]
+                    at = start + dt.timedelta(minutes=10 * k + int(rng.integers(0, 3)))
+                    batch.append(CheckInIn(member.code, at, point.lat, point.lon))
+        if batch:
+            record_checkins(session, team, batch, now=now)
 
 
 def _year_of_service(

@@ -19,7 +19,7 @@ from grids.community.models import (
     Volunteer,
 )
 from grids.db import utcnow
-from grids.patrols.models import TeamMember
+from grids.patrols.models import CheckIn, TeamMember
 from grids.samples.community import OPERATION_CODE, load_sample_community
 from tests.conftest import Store
 
@@ -54,5 +54,9 @@ def test_the_sample_city_has_its_community_forces(city_store: Store, tmp_path) -
             select(func.count()).select_from(Building).where(Building.next_due < now.date())
         )
         assert 0 < overdue < counts.buildings
+        assert (
+            operation.report["volunteers"] >= 20 and "0 of" not in operation.report["fully_staffed"]
+        )
+        assert session.scalar(select(func.count()).select_from(CheckIn)) > 100, "patrols"
         named = session.scalars(select(TeamMember.name)).all()
         assert all(n.startswith("志愿者-") for n in named), "members go by their pseudonym"
