@@ -108,7 +108,13 @@ def ledger_command(
     config = settings()
     with store_session(config) as session:
         book = ledger(
-            session, kind, team_by_code(session, team), month, config.timezone, identity=True
+            session,
+            kind,
+            team_by_code(session, team),
+            month,
+            config.timezone,
+            identity=True,
+            kinds=config.community_config().kinds,
         )
     if out.suffix.lower() == ".csv":
         out.write_text(to_csv(book), encoding="utf-8")

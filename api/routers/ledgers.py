@@ -39,7 +39,9 @@ def team_ledger(
     identity = row.town_id is not None and identity_visible(
         user, scope, locator.directory, row.town_id
     )
-    book = ledger(session, kind, row, month, community.timezone, identity=identity)
+    book = ledger(
+        session, kind, row, month, community.timezone, identity=identity, kinds=community.kinds
+    )
     name = f"{kind}-{row.code}-{month}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "csv":

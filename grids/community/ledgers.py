@@ -102,7 +102,13 @@ def attendance_ledger(
 
 
 def hours_ledger(
-    session: Session, team: Team, month: str, timezone: str, *, identity: bool
+    session: Session,
+    team: Team,
+    month: str,
+    timezone: str,
+    *,
+    identity: bool,
+    kinds: dict[str, str] | None = None,
 ) -> Ledger:
     """服务时长台账: per volunteer the hours of patrol, duty and activities, and the stars."""
     start, end = month_bounds(month, timezone)
@@ -122,7 +128,7 @@ def hours_ledger(
             [
                 volunteer.code,
                 volunteer.real_name if identity else volunteer.pseudonym,
-                volunteer.kind,
+                (kinds or {}).get(volunteer.kind, volunteer.kind),
                 hours["patrol"],
                 hours["duty"],
                 hours["activity"],
@@ -149,12 +155,21 @@ def hours_ledger(
 
 
 def ledger(
-    session: Session, kind: str, team: Team, month: str, timezone: str, *, identity: bool
+    session: Session,
+    kind: str,
+    team: Team,
+    month: str,
+    timezone: str,
+    *,
+    identity: bool,
+    kinds: dict[str, str] | None = None,
 ) -> Ledger:
-    if kind not in KINDS:
-        raise InvalidInput(f"ledger must be one of {list(KINDS)}, got {kind!r}")
-    build = attendance_ledger if kind == "attendance" else hours_ledger
-    return build(session, team, month, timezone, identity=identity)
+    """The ``attendance`` or ``hours`` ledger; ``kinds`` labels the volunteers' kinds."""
+    if kind == "attendance":
+        return attendance_ledger(session, team, month, timezone, identity=identity)
+    if kind == "hours":
+        return hours_ledger(session, team, month, timezone, identity=identity, kinds=kinds)
+    raise InvalidInput(f"ledger must be one of {list(KINDS)}, got {kind!r}")
 
 
 def to_csv(book: Ledger) -> str:
