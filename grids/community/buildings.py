@@ -152,14 +152,6 @@ def link_case(session: Session, item: Case) -> CaseBuilding | None:
     return link
 
 
-def building_of_case(session: Session, case_id: int) -> str | None:
-    return session.scalar(
-        select(Building.code)
-        .join(CaseBuilding, CaseBuilding.building_id == Building.id)
-        .where(CaseBuilding.case_id == case_id)
-    )
-
-
 def building_view(
     session: Session, building: Building, directory: Directory, *, today: dt.date
 ) -> dict[str, Any]:
