@@ -33,6 +33,7 @@ from grids.cases.webhooks import enqueue
 from grids.city.dispatch import category_of
 from grids.city.locator import GridLocator
 from grids.city.models import Category
+from grids.community.buildings import link_case
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
 from grids.events import publish
@@ -335,6 +336,7 @@ def create_case(
         )
         assert row is not None
         row.case_id = item.id
+    link_case(session, item)
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
     publish(session, "case.created", case=item, data={"action": "report"})
     return item

@@ -368,7 +368,7 @@ def _award_data(context: _Context, item: Case, action: Action) -> dict[str, Any]
     entry, why = award(context.session, context.config, item, now=context.now)
     if entry is None:
         return {"reward": None, "no_reward": why}
-    return {"reward": reward_view(entry)}
+    return {"reward": reward_view(context.session, entry)}
 
 
 def _repoint_duplicates(context: _Context, item: Case, user: User | None) -> None:
