@@ -12,7 +12,7 @@ from api.pages import signin_page, wants_html
 from geo.errors import GeoInputError
 from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
-from grids.cases.lifecycle import Conflict
+from grids.cases.lifecycle import Conflict, VersionRequired
 from grids.cases.photos import PhotoTooLarge, UnsupportedPhoto
 from grids.errors import (
     GridwatchError,
@@ -32,6 +32,7 @@ STATUS: dict[type[Exception], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    VersionRequired: 428,
     PhotoTooLarge: 413,
     UnsupportedPhoto: 415,
     NotReady: 503,

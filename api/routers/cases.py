@@ -377,8 +377,9 @@ def act(
 ) -> dict[str, Any]:
     """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
 
-    Send the version you saw (``If-Match`` or ``version``); a case changed
-    meanwhile, or in the wrong state, is a 409 that says why.
+    Send the version you saw (``If-Match``, or ``version`` in the body): without it the
+    answer is 428 Precondition Required; a case changed meanwhile, or in the wrong
+    state, is a 409 that says why.
     """
     expected = body.version
     if if_match:
