@@ -23,13 +23,19 @@ from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import DateTime, Engine, LargeBinary, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from grids.errors import StoreError, StoreNotInitialised
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+STORE_UNREACHABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+"""What the store raises while it cannot be used right now, on either backend: the server is
+down or restarting, a connection was cut, the pool is exhausted, SQLite's file is locked.
+The request may be retried as it is; nothing of it was committed."""
 
 
 def utcnow() -> dt.datetime:
