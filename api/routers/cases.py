@@ -336,13 +336,15 @@ async def add_photos(
                 note=f"{len(stored)} {kind} photo(s) added",
             )
             publish(session, "case.changed", case=item, data={"action": "photo", "by": user.name})
-            return [
+            added = [
                 {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
                 for p in stored
             ]
     except BaseException:
         store.discard(stored)
         raise
+    store.keep(stored)
+    return added
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
