@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +82,15 @@ class Cluster:
 
     def remove(self) -> None:
         subprocess.run(
-            [*self._prefix, str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-             "stop"],
+            [
+                *self._prefix,
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             timeout=120,
         )
@@ -150,6 +158,7 @@ class Load:
     workers: int = 4
     per_worker: int = 400
     photo: bytes | None = None
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -170,7 +179,7 @@ class Load:
     def _worker(self, w: int) -> None:
         with httpx.Client(base_url=self.base, timeout=30) as http:
             for n in range(self.per_worker):
-                key = f"load-{w}-{n}"
+                key = f"load-{self.tag}-{w}-{n}"
                 while not self._stop.is_set():
                     answer = self._post(http, key)
                     with self._lock:

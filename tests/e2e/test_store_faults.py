@@ -52,7 +52,9 @@ def _check_acknowledged(store: Store, load: Load) -> dict[str, int]:
             )
             assert same == 1, f"{key}: {same} cases for one Idempotency-Key"
         orphans = session.scalars(
-            select(Case.id).where(~select(CaseEvent.id).where(CaseEvent.case_id == Case.id).exists())
+            select(Case.id).where(
+                ~select(CaseEvent.id).where(CaseEvent.case_id == Case.id).exists()
+            )
         ).all()
         assert not orphans, f"cases without audit rows: {orphans}"
     return created
@@ -119,10 +121,10 @@ def test_kill_9_under_load_loses_no_acknowledged_report_and_leaves_no_orphan(
         for _round in range(2):
             service.start()
             with Load(service.base, token, photo=photo) as load:
-                wait_until(lambda: load.count(201) >= 15, "reports before the kill")  # noqa: B023
+                wait_until(lambda: load.count(201) >= 15, "reports before the kill")
                 service.kill()
                 wait_until(
-                    lambda: sum(1 for a in load.answers if a.status is None) >= 4,  # noqa: B023
+                    lambda: sum(1 for a in load.answers if a.status is None) >= 4,
                     "the clients to see the service gone",
                 )
             loads.append(load)
