@@ -8,19 +8,23 @@ does so twice: as gridwatch runs (the process's writers take turns on one lock,
 ``grids.db.write_lock``) and with that lock replaced by nothing, as before, where every
 writer waits in SQLite's own lock (``BEGIN IMMEDIATE`` with its busy handler's backoff).
 Prints a Markdown table of p50, p99 and max latency, throughput and failures per level,
-and writes it to ``benchmarks/intake_results.md``.
+and writes it to ``benchmarks/intake_results.md``. Reports are spread over the
+categories and within about a kilometre of the demo point (a realistic mix: a few
+possible duplicates, not thousands of open cases on one spot).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -33,6 +37,7 @@ from grids.samples.load import load_sample_city
 HERE = Path(__file__).resolve().parent
 TAXONOMY = HERE.parent / "data_samples" / "taxonomy.toml"
 LEVELS = (1, 4, 8, 16, 32)
+CATEGORIES = [c["code"] for c in tomllib.loads(TAXONOMY.read_text())["category"]]
 SERVE = (
     "import sys, contextlib, grids.db\n"
     "if sys.argv[1] == 'unserialised':\n"
@@ -104,12 +109,13 @@ def run_level(base: str, token: str, clients: int, reports: int) -> dict[str, fl
     def client(c: int) -> None:
         nonlocal failures
         headers = {"Authorization": f"Bearer {token}"}
+        rng = random.Random(clients * 1000 + c)
         with httpx.Client(base_url=base, timeout=120, headers=headers) as http:
             for n in range(per_client):
                 body = {
-                    "lat": DEMO_LAT,
-                    "lon": DEMO_LON,
-                    "category": "garbage_piled",
+                    "lat": DEMO_LAT + rng.uniform(-0.008, 0.008),
+                    "lon": DEMO_LON + rng.uniform(-0.008, 0.008),
+                    "category": rng.choice(CATEGORIES),
                     "description": f"bench {clients}-{c}-{n}",
                 }
                 started = time.perf_counter()

@@ -178,3 +178,33 @@ def test_fifty_concurrent_reassigns_have_one_winner_per_version(live: Live) -> N
             .where(CaseEvent.case_id == case["id"], CaseEvent.action == "reassign")
         )
     assert reassigns == len(wins)
+
+
+def test_thirty_two_clients_reporting_at_once_all_get_201(live: Live) -> None:
+    """32 clients, 3 reports each, at once: every one a 201 (on SQLite, the process's writers
+    take turns instead of racing for the file's lock: no "database is locked")."""
+
+    def client(i: int) -> list[int]:
+        with httpx.Client(timeout=120, headers=auth(live.tokens, "citizen")) as http:
+            return [
+                http.post(
+                    f"{live.base}/api/v1/cases",
+                    json={
+                        "lat": DEMO_LAT,
+                        "lon": DEMO_LON,
+                        "category": "garbage_piled",
+                        "description": f"crowd {i}-{n}",
+                    },
+                ).status_code
+                for n in range(3)
+            ]
+
+    statuses = [s for batch in burst(32, client) for s in batch]
+    assert statuses == [201] * 96, statuses
+    with live.store.sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Case).where(Case.description.startswith("crowd "))
+            )
+            == 96
+        )
