@@ -67,6 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     locators = LocatorCache(load_locator, revision)
     case_config = settings.case_config()
+
+    def sweep_photos() -> None:
+        """Photos a killed process left half-done: finished or removed (see PhotoStore)."""
+        if case_config.photos is None:
+            return
+        with sessions() as session:
+            renamed, removed = case_config.photos.sweep(session)
+        if renamed or removed:
+            log.warning("photos left by a stopped process: %d kept, %d removed", renamed, removed)
+
     readiness = StoreReadiness(settings.database_url)
     workers = Workers(
         sessions,
@@ -86,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problem is not None:  # answer 503 until `gridwatch init` has run
             log.warning("%s", problem)
         else:
+            sweep_photos()
             try:  # build or load the cell map now, not on the first request
                 locators.get()
             except NotReady as exc:

@@ -311,13 +311,15 @@ async def add_photos(
                 note=f"{len(stored)} {kind} photo(s) added",
             )
             publish(session, "case.changed", case=item, data={"action": "photo", "by": user.name})
-            return [
+            added = [
                 {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
                 for p in stored
             ]
     except BaseException:
         store.discard(stored)
         raise
+    store.keep(stored)
+    return added
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
@@ -352,8 +354,9 @@ def act(
 ) -> dict[str, Any]:
     """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
 
-    Send the version you saw (``If-Match`` or ``version``); a case changed
-    meanwhile, or in the wrong state, is a 409 that says why.
+    Send the version you saw (``If-Match``, or ``version`` in the body): without it the
+    answer is 428 Precondition Required; a case changed meanwhile, or in the wrong
+    state, is a 409 that says why.
     """
     expected = body.version
     if if_match:
