@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from starlette.datastructures import UploadFile
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
+from api.params import CaseId, IdValue, Instant, PhotoId, VersionValue
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
 from grids.cases.intake import NewReport, add_event, require_role, submit
@@ -32,6 +32,7 @@ from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
 from grids.events import publish
+from grids.limits import ATTRIBUTES_MAX_DEPTH, MAX_ID, as_utc
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -57,7 +58,7 @@ class ReportIn(BaseModel):
     crs: str = "wgs84"
     category: str = Field(description="A category code, e.g. garbage_piled")
     description: str = Field(default="", max_length=4000)
-    occurred_at: dt.datetime | None = None
+    occurred_at: Instant | None = None
     source: str = Field(default="app", description="app, wechat, patrol or hotline")
     reporter: ReporterIn | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -81,7 +82,9 @@ class ReportIn(BaseModel):
 class ActionIn(BaseModel):
     """The body of an action; which fields matter depends on the action."""
 
-    version: int | None = Field(default=None, description="The version you saw (or If-Match)")
+    version: VersionValue | None = Field(
+        default=None, description="The version you saw (or If-Match)"
+    )
     note: str = Field(default="", max_length=4000)
     public_note: str | None = Field(
         default=None, max_length=1000, description="Shown to the reporter"
@@ -96,7 +99,7 @@ class ActionIn(BaseModel):
     officer: str | None = Field(default=None, description="reassign: person code")
     grid: str | None = Field(default=None, description="reassign: grid code")
     department: str | None = Field(default=None, description="reassign: department code")
-    duplicate_of: int | None = Field(default=None, description="merge: the original case id")
+    duplicate_of: IdValue | None = Field(default=None, description="merge: the original case id")
 
 
 async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
@@ -122,6 +125,12 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the body is not UTF-8 (byte {exc.start}); send JSON in UTF-8") from exc
+    except RecursionError as exc:
+        raise InvalidInput(
+            f"the body nests too deep; attributes may nest {ATTRIBUTES_MAX_DEPTH} levels"
         ) from exc
     except ValidationError as exc:
         problems = "; ".join(
@@ -249,8 +258,8 @@ def dispatch_queue(
     town: str | None = None,
     category: str | None = None,
     officer: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: Annotated[Instant | None, Query(description="reported from (ISO 8601)")] = None,
+    until: Annotated[Instant | None, Query(description="reported before (ISO 8601)")] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     overdue: Annotated[bool, Query(description="only cases past their next deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -259,14 +268,15 @@ def dispatch_queue(
     """The dispatch queue in the caller's scope: overdue first, paginated; ``counts``: how many
     cases of the other filters are in each status."""
     require_role(user, *STAFF)
+    tz = request.app.state.settings.timezone
     filters = QueueFilter(
         statuses=tuple(status or ()),
         grid=grid,
         town=town,
         category=category,
         officer=officer,
-        since=since,
-        until=until,
+        since=as_utc(since, tz, "since"),
+        until=as_utc(until, tz, "until"),
         bbox=parse_bbox(bbox) if bbox else None,
         overdue=overdue,
     )
@@ -288,7 +298,7 @@ def read_case(
     user: CurrentUser,
     scope: CurrentScope,
     own: CurrentOwn,
-    case_id: int,
+    case_id: CaseId,
 ) -> dict[str, Any]:
     """One case, as your role may see it (an app: one of its user's, ``?reporter=ID``)."""
     item = visible_case(session, case_id, scope, own)
@@ -299,7 +309,7 @@ def read_case(
 
 @router.get("/cases/{case_id}/history")
 def case_history(
-    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: int
+    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: CaseId
 ) -> list[dict[str, Any]]:
     """Every audit row of a case: who, role, when, from → to, note, position."""
     item = visible_case(session, case_id, scope, own)
@@ -308,7 +318,7 @@ def case_history(
 
 @router.post("/cases/{case_id}/photos", status_code=201)
 async def add_photos(
-    request: Request, user: CurrentUser, scope: CurrentScope, case_id: int
+    request: Request, user: CurrentUser, scope: CurrentScope, case_id: CaseId
 ) -> list[dict[str, Any]]:
     """Add photos to a case (e.g. of the resolution): multipart field ``photos``."""
     require_role(user, "officer", "dispatcher", "admin")
@@ -351,8 +361,8 @@ def read_photo(
     session: SessionDep,
     scope: CurrentScope,
     own: CurrentOwn,
-    case_id: int,
-    photo_id: int,
+    case_id: CaseId,
+    photo_id: PhotoId,
 ) -> FileResponse:
     """A photo of a case, only to those who may see the case."""
     item = visible_case(session, case_id, scope, own)
@@ -370,7 +380,7 @@ def act(
     user: CurrentUser,
     scope: CurrentScope,
     locator: LocatorDep,
-    case_id: int,
+    case_id: CaseId,
     action: str,
     body: ActionIn,
     if_match: Annotated[str | None, Header()] = None,
@@ -386,6 +396,8 @@ def act(
             expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
         except ValueError as exc:
             raise InvalidInput("If-Match must be the case version, e.g. If-Match: 3") from exc
+        if not 0 <= expected <= MAX_ID:
+            raise InvalidInput(f"If-Match {if_match!r} is no version of a case")
     if (body.lat is None) != (body.lon is None):
         raise InvalidInput("give both lat and lon of your position, or neither")
     if body.lat is not None and body.lon is not None:

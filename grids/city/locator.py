@@ -24,6 +24,7 @@ from grids.city.directory import Directory
 from grids.city.dispatch import RoutingDecision, decide
 from grids.city.models import StoreRevision, Unit
 from grids.errors import NotReady
+from grids.limits import check_instant
 
 
 class GridLocator:
@@ -72,6 +73,7 @@ class GridLocator:
         """``at`` in the city's time zone; a naive time is read as local, None is now."""
         if at is None:
             return dt.datetime.now(self.tz)
+        check_instant(at, "at")
         if at.tzinfo is None:
             return at.replace(tzinfo=self.tz)
         return at.astimezone(self.tz)
