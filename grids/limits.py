@@ -42,6 +42,8 @@ JSON_MAX_DEPTH = 32
 
 PHOTO_MAX_PIXELS = 50_000_000
 """Photos larger than this (width x height, e.g. 8660 x 5773) are refused before decoding."""
+PHOTO_KIND_MAX = 16
+"""A photo's kind (report, resolution, ...): the length of its column."""
 
 
 def parse_id(text: str) -> int | None:
