@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
+from api.openapi import media, request_schema
 from api.params import CaseId, IdValue, Instant, PhotoId, VersionValue
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
@@ -145,7 +146,7 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": ReportIn.model_json_schema()},
+                "application/json": {"schema": request_schema(ReportIn)},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -357,7 +358,11 @@ async def add_photos(
         raise
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}")
+@router.get(
+    "/cases/{case_id}/photos/{photo_id}",
+    response_class=Response,
+    responses=media("image/jpeg", "image/png", "image/webp"),
+)
 def read_photo(
     request: Request,
     session: SessionDep,

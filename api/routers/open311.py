@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from api.deps import LocatorDep, SessionDep, SettingsDep
+from api.openapi import OPEN311_ERRORS, media
 from geo.errors import GeoInputError
 from grids.accounts.reporters import open311_user_id
 from grids.accounts.users import check_api_key
@@ -26,8 +27,10 @@ from grids.city.models import Category
 from grids.errors import GridwatchError, InvalidInput
 from grids.limits import MAX_ID, as_utc, parse_id
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_ERRORS)
 FORMATS = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
+FORMATS_DOC = media("application/json", "text/xml")
+CREATED_DOC = media("application/json", "text/xml", status=201, description="Created")
 SINGULAR = {
     "services": "service",
     "service_requests": "request",
@@ -98,7 +101,7 @@ def install(app: Any) -> None:
     app.add_exception_handler(Open311Error, handler)
 
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def discovery(request: Request, fmt: str) -> Response:
     """Where this GeoReport v2 endpoint lives and what it speaks."""
     base = str(request.base_url).rstrip("/") + "/open311/v2"
@@ -119,13 +122,13 @@ def discovery(request: Request, fmt: str) -> Response:
     return respond(_format(fmt), "discovery", data)
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def list_services(session: SessionDep, fmt: str) -> Response:
     """The categories, grouped by the department that handles them."""
     return respond(_format(fmt), "services", services(session))
 
 
-@router.get("/services/{code}.{fmt}")
+@router.get("/services/{code}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def one_service(session: SessionDep, code: str, fmt: str) -> Response:
     fmt = _format(fmt)
     definition = service_definition(session, code)
@@ -134,7 +137,7 @@ def one_service(session: SessionDep, code: str, fmt: str) -> Response:
     return respond(fmt, "service_definition", definition)
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", status_code=201, response_class=Response, responses=CREATED_DOC)
 async def post_request(request: Request, locator: LocatorDep, fmt: str) -> Response:
     """Create a service request (form-encoded, ``api_key`` required)."""
     fmt = _format(fmt)
@@ -205,7 +208,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
     return respond(fmt, "service_requests", body, status=201)
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_requests(
     session: SessionDep,
     settings: SettingsDep,
@@ -252,7 +255,7 @@ def get_requests(
     return respond(fmt, "service_requests", [as_request(session, c) for c in rows])
 
 
-@router.get("/requests/{request_id}.{fmt}")
+@router.get("/requests/{request_id}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_request(session: SessionDep, request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
     case_id = parse_id(request_id)
@@ -262,7 +265,7 @@ def get_request(session: SessionDep, request_id: str, fmt: str) -> Response:
     return respond(fmt, "service_requests", [as_request(session, item)])
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_token(session: SessionDep, token: str, fmt: str) -> Response:
     """Requests are created at once, so a token is the request's id."""
     fmt = _format(fmt)

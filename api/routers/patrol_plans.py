@@ -13,6 +13,7 @@ from api.assets import self_contained
 from api.auth import CurrentScope, CurrentUser, PageScope, PageUser
 from api.basemap import map_options
 from api.deps import LocatorDep, SessionDep
+from api.openapi import media
 from api.params import Instant
 from geo.maps.pages import MapOptions, render_html
 from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
@@ -94,7 +95,11 @@ def _unit_for(scope: Scope, user_unit: str | None, locator: Any) -> str | None:
     return None
 
 
-@router.post("/plans")
+@router.post(
+    "/plans",
+    response_class=Response,
+    responses=media("application/json", "application/geo+json", "application/gpx+xml", "text/html"),
+)
 async def make_plan(
     request: Request,
     session: SessionDep,
@@ -201,7 +206,7 @@ def gaps(
     return coverage_gaps(session, locator, hot, hours=hours, unit_code=unit)
 
 
-@pages.get("/maps/patrol-gaps")
+@pages.get("/maps/patrol-gaps", response_class=Response, responses=media("text/html"))
 def gaps_page(
     request: Request,
     session: SessionDep,
