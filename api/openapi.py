@@ -25,14 +25,17 @@ class Open311Problem(BaseModel):
     description: str
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description}
+def _problem(description: str, *, page: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {"model": Problem, "description": description}
+    if page:  # a browser opening a page gets the sign-in page instead
+        response["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return response
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: _problem("The body could not be read (not JSON, not UTF-8)"),
-    401: _problem("No token or an unknown one: send Authorization: Bearer TOKEN"),
-    403: _problem("Your role or scope may not do this"),
+    401: _problem("No token or an unknown one: send Authorization: Bearer TOKEN", page=True),
+    403: _problem("Your role or scope may not do this", page=True),
     404: _problem("No such record (or none you may see)"),
     409: _problem("The case changed meanwhile, or is in the wrong state: says who and when"),
     413: _problem("The body (GRIDWATCH_MAX_JSON_MB) or a photo is too large"),
@@ -53,18 +56,20 @@ OPEN311_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 """GeoReport v2's errors: a list of ``{code, description}`` (in XML: ``<errors>``)."""
 
-BINARY = {"schema": {"type": "string", "format": "binary"}}
-TEXT = {"schema": {"type": "string"}}
+
+def _content(media_type: str) -> dict[str, Any]:
+    if media_type.startswith("image/"):
+        return {"schema": {"type": "string", "format": "binary"}}
+    if media_type.endswith("json"):  # application/json, application/geo+json
+        return {"schema": {"type": "object"}}
+    if media_type == "text/event-stream":
+        return {"schema": {}}
+    return {"schema": {"type": "string"}}  # HTML, CSV, XML, GPX
 
 
 def media(*types: str, status: int = 200, description: str = "OK") -> dict[int | str, Any]:
     """A response documented with its real media types (images, HTML, CSV, GPX...)."""
-    return {
-        status: {
-            "description": description,
-            "content": {t: (BINARY if t.startswith("image/") else TEXT) for t in types},
-        }
-    }
+    return {status: {"description": description, "content": {t: _content(t) for t in types}}}
 
 
 _COMPONENTS: dict[str, Any] = {}

@@ -143,6 +143,7 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
 @router.post(
     "/cases",
     status_code=201,
+    responses={200: {"description": "A retry with the same Idempotency-Key: the first case"}},
     openapi_extra={
         "requestBody": {
             "content": {

@@ -78,7 +78,7 @@ def summaries(
     return JSONResponse(summary)
 
 
-@pages.get("/reports/{period}", response_class=HTMLResponse)
+@pages.get("/reports/{period}", response_class=Response, responses=media("text/html"))
 def report_page(
     period: str,
     session: SessionDep,
