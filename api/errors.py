@@ -83,13 +83,16 @@ def allowed_methods(request: Request) -> list[str]:
     """The methods some route answers at this path (Starlette names only the first route
     that matched the path, e.g. GET for ``/cases/1/history`` though POST works there too)."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
+    scope = {**request.scope, "method": "GET"}
+    routes: list[Any] = list(request.app.routes)
+    while routes:
+        route = routes.pop()
+        if hasattr(route, "effective_candidates"):  # FastAPI's included routers
+            routes.extend(route.effective_candidates())
+            continue
         route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
-            if "GET" in route_methods:
-                methods.add("HEAD")
+        if route_methods and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route_methods) | ({"HEAD"} if "GET" in route_methods else set())
     return sorted(methods)
 
 
