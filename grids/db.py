@@ -183,7 +183,7 @@ _TEXT_COLUMNS: dict[Mapper[Any], list[tuple[str, int | None, bool]]] = {}
 def _text_columns(mapper: Mapper[Any]) -> list[tuple[str, int | None, bool]]:
     """(attribute, maximum length or None, JSON?) of a mapper's text and JSON columns."""
     if mapper not in _TEXT_COLUMNS:
-        columns = []
+        columns: list[tuple[str, int | None, bool]] = []
         for attr in mapper.column_attrs:
             kind = attr.columns[0].type
             if isinstance(kind, JSON):
