@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -25,6 +27,8 @@ from grids.errors import (
     StoreError,
     StoreNotInitialised,
 )
+
+log = logging.getLogger("gridwatch")
 
 STATUS: dict[type[Exception], int] = {
     GeoInputError: 422,
@@ -73,8 +77,16 @@ def install(app: FastAPI) -> None:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return await http_exception_handler(request, exc)
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        """A value the store refused (the limits of grids.limits should have caught it):
+        the client's input, never a server error; the statement stays in the log."""
+        log.warning("store refused a value: %s", exc)
+        detail = "a value cannot be stored: too long, out of range or with a NUL character"
+        return JSONResponse({"detail": detail}, status_code=422)
+
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

@@ -146,6 +146,20 @@ def test_bad_open311_fields_are_a_400(
     assert response.json()[0]["description"]
 
 
+@pytest.mark.parametrize("field", ["service_code", "api_key", "email"])
+def test_nul_in_a_multipart_open311_field_is_a_4xx(
+    case_env: CaseEnv, api_key: str, field: str
+) -> None:
+    """Multipart bodies are not screened for NUL (photos hold them): the store's refusal
+    of such a value is the client's error too, on both backends."""
+    form = {"api_key": api_key, **_open311(), field: "x\x00y"}
+    response = case_env.client.post(
+        "/open311/v2/requests.json",
+        files={key: (None, value) for key, value in form.items()},
+    )
+    assert 400 <= response.status_code < 500, response.text
+
+
 def test_photo_kind_longer_than_its_column_is_a_422(case_env: CaseEnv) -> None:
     case = case_env.report()
     response = case_env.client.post(
