@@ -50,16 +50,19 @@ class EventHub:
         self.engine = engine
         self._streams: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._unsubscribe = on_commit(engine, self.wake)
-        self._listener = PgListener(engine) if engine.dialect.name == "postgresql" else None
+        self._listener: PgListener | None = None
 
     def start(self) -> None:
-        if self._listener is not None:
+        """Listen for other processes' commits (PostgreSQL); a second start is a no-op."""
+        if self.engine.dialect.name == "postgresql" and self._listener is None:
+            self._listener = PgListener(self.engine)
             self._listener.start()
 
     def stop(self) -> None:
         self._unsubscribe()
         if self._listener is not None:
             self._listener.stop()
+            self._listener = None
         self.wake()
 
     def wake(self) -> None:
