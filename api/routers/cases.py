@@ -17,6 +17,7 @@ from api.openapi import media, request_schema
 from api.params import CaseId, IdValue, Instant, PhotoId, VersionValue
 from api.routers.locate import check_point
 from geo.crs import parse_crs, to_wgs84
+from grids import limits
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
 from grids.cases.models import Photo
@@ -33,7 +34,7 @@ from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
 from grids.events import publish
-from grids.limits import ATTRIBUTES_MAX_DEPTH, MAX_ID, as_utc
+from grids.limits import MAX_ID, as_utc
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -44,11 +45,11 @@ class ReporterIn(BaseModel):
 
     id: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=limits.EXTERNAL_ID_MAX,
         description="An app's own id of the citizen it files for: that citizen is the reporter",
     )
-    name: str | None = Field(default=None, max_length=200, description="Contact data")
-    phone: str | None = Field(default=None, max_length=32, description="Contact data")
+    name: str | None = Field(default=None, max_length=limits.NAME_MAX, description="Contact data")
+    phone: str | None = Field(default=None, max_length=limits.PHONE_MAX, description="Contact data")
 
 
 class ReportIn(BaseModel):
@@ -58,11 +59,15 @@ class ReportIn(BaseModel):
     lon: float
     crs: str = "wgs84"
     category: str = Field(description="A category code, e.g. garbage_piled")
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=limits.DESCRIPTION_MAX)
     occurred_at: Instant | None = None
     source: str = Field(default="app", description="app, wechat, patrol or hotline")
     reporter: ReporterIn | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"At most {limits.ATTRIBUTES_MAX_BYTES // 1024} KB as JSON, "
+        f"{limits.ATTRIBUTES_MAX_DEPTH} levels deep, scalar values",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -131,7 +136,7 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
         raise InvalidInput(f"the body is not UTF-8 (byte {exc.start}); send JSON in UTF-8") from exc
     except RecursionError as exc:
         raise InvalidInput(
-            f"the body nests too deep; attributes may nest {ATTRIBUTES_MAX_DEPTH} levels"
+            f"the body nests too deep; attributes may nest {limits.ATTRIBUTES_MAX_DEPTH} levels"
         ) from exc
     except ValidationError as exc:
         problems = "; ".join(
