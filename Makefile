@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format services screenshots clean
+.PHONY: run test bench fuzz lint format services screenshots clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -38,6 +38,11 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/patrol_plans.py
 	$(BIN)/python benchmarks/concurrent_intake.py
+
+## make fuzz: Schemathesis over every operation with each role, 100 examples each, both backends
+fuzz: $(STAMP) services
+	GRIDWATCH_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest -q -n 2 --dist loadgroup \
+	    tests/api/test_schemathesis.py
 
 ## make screenshots: regenerate the README's pictures (docs/screenshots) from the browser tests
 screenshots: $(STAMP) services

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import basemap, errors, pages
+from api import basemap, errors, openapi, pages
 from api.assets import mount_static
 from api.basemap import configured_basemap, open_archive
 from api.events import EventHub
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # api/routers/docs.py serves them with their scripts, offline
         redoc_url=None,
+        responses=openapi.ERRORS,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -166,4 +167,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(basemap.router)
     mount_static(app)
     open311.install(app)
+    openapi.install(app)
     return app

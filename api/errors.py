@@ -12,8 +12,12 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.pages import signin_page, wants_html
@@ -124,12 +128,44 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:  # Allow: every method of every route of this path
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return await http_exception_handler(request, exc)
+
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        """A value the store refused (the limits of grids.limits should have caught it):
+        the client's input, never a server error; the statement stays in the log."""
+        log.warning("store refused a value: %s", exc)
+        detail = "a value cannot be stored: too long, out of range or with a NUL character"
+        return JSONResponse({"detail": detail}, status_code=422)
+
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)
     for store_error in STORE_UNREACHABLE:
         app.add_exception_handler(store_error, handler)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(LastResort)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this path (Starlette names only the first route
+    that matched the path, e.g. GET for ``/cases/1/history`` though POST works there too)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    routes: list[Any] = list(request.app.routes)
+    while routes:
+        route = routes.pop()
+        if hasattr(route, "effective_candidates"):  # FastAPI's included routers
+            routes.extend(route.effective_candidates())
+            continue
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route_methods) | ({"HEAD"} if "GET" in route_methods else set())
+    return sorted(methods)
 
 
 _SOURCES = ("query", "path", "body", "header", "cookie")

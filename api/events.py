@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import session_user
 from api.deps import LocatorDep
+from api.openapi import media
 from grids.accounts.models import User
 from grids.accounts.scope import Scope, scope_of
 from grids.errors import InvalidInput
 from grids.events import LiveEvent, PgListener, events_after, id_range, may_see, on_commit
+from grids.limits import MAX_ID
 
 router = APIRouter(tags=["events"])
 
@@ -48,16 +50,19 @@ class EventHub:
         self.engine = engine
         self._streams: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._unsubscribe = on_commit(engine, self.wake)
-        self._listener = PgListener(engine) if engine.dialect.name == "postgresql" else None
+        self._listener: PgListener | None = None
 
     def start(self) -> None:
-        if self._listener is not None:
+        """Listen for other processes' commits (PostgreSQL); a second start is a no-op."""
+        if self.engine.dialect.name == "postgresql" and self._listener is None:
+            self._listener = PgListener(self.engine)
             self._listener.start()
 
     def stop(self) -> None:
         self._unsubscribe()
         if self._listener is not None:
             self._listener.stop()
+            self._listener = None
         self.wake()
 
     def wake(self) -> None:
@@ -104,7 +109,7 @@ def _read(
     return (rows[-1].id if rows else last), frames, len(rows) == BATCH
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=StreamingResponse, responses=media("text/event-stream"))
 async def events(
     request: Request,
     locator: LocatorDep,
@@ -117,6 +122,8 @@ async def events(
     scope = scope_of(user, locator.directory)
     try:
         resume = int(last_event_id) if last_event_id else None
+        if resume is not None and not 0 <= resume <= MAX_ID:
+            raise ValueError(last_event_id)
     except ValueError as exc:
         raise InvalidInput("Last-Event-ID must be the id of an event, e.g. 42") from exc
     sessions = request.app.state.sessions

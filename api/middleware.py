@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grids.db import check_schema
@@ -54,7 +56,9 @@ class StoreGate:
 
 
 class BodyLimit:
-    """413 for a declared Content-Length above the limit, and for a body that grows past it.
+    """413 for a declared Content-Length above the limit, and for a body that grows past it;
+    422 (Open311: 400) for a NUL character anywhere but in a multipart body (PostgreSQL
+    cannot store it, SQLite would: refused alike on both backends before any route runs).
 
     Multipart bodies (photos) get ``max_multipart_bytes``; every other body (JSON,
     forms, XML) the small ``max_body_bytes``, so a huge JSON document is refused
@@ -74,35 +78,91 @@ class BodyLimit:
         multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
         limit = self.max_multipart_bytes if multipart else self.max_body_bytes
         refuse = _refusal(limit, multipart)
+        form = headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
+        if _has_nul(scope.get("query_string", b""), True) or "\x00" in scope.get("path", ""):
+            await _nul_refusal(scope)(scope, receive, send)
+            return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await refuse(scope, receive, send)
             return
-        seen = 0
-        refused = started = False
-
-        async def counted() -> Message:
-            """The body as it comes; past the limit: the 413, and a disconnect for the app."""
-            nonlocal seen, refused
+        if multipart:
+            await _streamed(self.app, scope, receive, send, limit, refuse)
+            return
+        # a small body: read it whole and check it before the app sees any of it
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request" and not refused:
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    refused = True
-                    if not started:
-                        await refuse(scope, receive, send)
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def answer(message: Message) -> None:
-            """The app's response, unless the 413 went out instead."""
-            nonlocal started
-            if refused:
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await refuse(scope, receive, send)
                 return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            if not message.get("more_body", False):
+                break
+        if _has_nul(bytes(body), form):
+            await _nul_refusal(scope)(scope, receive, send)
+            return
+        replayed = False
 
-        await self.app(scope, counted, answer)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _streamed(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int, refuse: Response
+) -> None:
+    """A multipart body as it comes; past the limit: the 413, and a disconnect for the app."""
+    seen = 0
+    refused = started = False
+
+    async def counted() -> Message:
+        nonlocal seen, refused
+        message = await receive()
+        if message["type"] == "http.request" and not refused:
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                refused = True
+                if not started:
+                    await refuse(scope, receive, send)
+                return {"type": "http.disconnect"}
+        return message
+
+    async def answer(message: Message) -> None:
+        """The app's response, unless the 413 went out instead."""
+        nonlocal started
+        if refused:
+            return
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    await app(scope, counted, answer)
+
+
+def _has_nul(data: bytes, url_encoded: bool) -> bool:
+    """A NUL character: raw, URL-encoded (%00) or escaped in JSON (\\u0000)."""
+    if url_encoded:
+        return b"\x00" in data or b"%00" in data
+    return b"\x00" in data or b"\\u0000" in data
+
+
+def _nul_refusal(scope: Scope) -> Response:
+    detail = "the request holds a NUL character (\\u0000 or %00); remove it"
+    if scope.get("path", "").startswith("/open311/"):  # GeoReport v2's error format
+        body: Any = [{"code": 400, "description": detail}]
+        if scope["path"].endswith(".xml"):
+            xml = "<?xml version='1.0' encoding='utf-8'?><errors><error><code>400</code>"
+            xml += f"<description>{detail}</description></error></errors>"
+            return Response(xml, status_code=400, media_type="text/xml; charset=utf-8")
+        return JSONResponse(body, status_code=400)
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def _refusal(limit: int, multipart: bool) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
+from grids import limits
 from grids.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -32,12 +33,24 @@ async def json_and_photos(request: Request, field: str) -> tuple[Any, list[tuple
         raise InvalidInput(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the body is not UTF-8 (byte {exc.start}); send JSON in UTF-8") from exc
+    except RecursionError as exc:
+        raise too_deep() from exc
+
+
+def too_deep() -> InvalidInput:
+    return InvalidInput(
+        f"the body nests too deep; attributes may nest {limits.ATTRIBUTES_MAX_DEPTH} levels"
+    )
 
 
 def validated(model: type[M], body: Any, what: str) -> M:
     """The body as ``model``, or one 422 line naming each field that is wrong."""
     try:
         return model.model_validate(body)
+    except RecursionError as exc:
+        raise too_deep() from exc
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()

@@ -21,14 +21,25 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import DateTime, Engine, LargeBinary, create_engine, event, inspect, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    LargeBinary,
+    String,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from grids.errors import StoreError, StoreNotInitialised
+from grids.errors import InvalidInput, StoreError, StoreNotInitialised
+from grids.limits import check_text, nul_in
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -149,8 +160,45 @@ def make_engine(url: str) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (the API returns them)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep loaded objects usable after commit (the API returns them), and
+    that refuse a row breaking the store's limits (:func:`check_rows`) before it is sent."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", check_rows)
+    return factory
+
+
+def check_rows(session: Session, _context: Any = None, _instances: Any = None) -> None:
+    """Refuse text longer than its column or holding a NUL character, in every new or
+    changed row: PostgreSQL would fail on either, SQLite would store it silently, so both
+    backends answer the same :class:`InvalidInput` that names the field."""
+    for row in (*session.new, *session.dirty):
+        for key, length, is_json in _text_columns(inspect(row).mapper):
+            value = getattr(row, key, None)
+            if value is None:
+                continue
+            name = f"{type(row).__name__.lower()} {key}"
+            if is_json:
+                if nul_in(value):
+                    raise InvalidInput(f"{name} contains a NUL character (\\u0000); remove it")
+            elif isinstance(value, str):
+                check_text(value, name, length)
+
+
+_TEXT_COLUMNS: dict[Mapper[Any], list[tuple[str, int | None, bool]]] = {}
+
+
+def _text_columns(mapper: Mapper[Any]) -> list[tuple[str, int | None, bool]]:
+    """(attribute, maximum length or None, JSON?) of a mapper's text and JSON columns."""
+    if mapper not in _TEXT_COLUMNS:
+        columns: list[tuple[str, int | None, bool]] = []
+        for attr in mapper.column_attrs:
+            kind = attr.columns[0].type
+            if isinstance(kind, JSON):
+                columns.append((attr.key, None, True))
+            elif isinstance(kind, String):
+                columns.append((attr.key, kind.length, False))
+        _TEXT_COLUMNS[mapper] = columns
+    return _TEXT_COLUMNS[mapper]
 
 
 _WRITERS: dict[str, threading.Lock] = {}

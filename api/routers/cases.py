@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -13,9 +12,12 @@ from starlette.datastructures import UploadFile
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
+from api.openapi import media, request_schema
+from api.params import CaseId, IdValue, Instant, PhotoId, VersionValue
 from api.routers.locate import check_point
 from api.uploads import json_and_photos, validated
 from geo.crs import parse_crs, to_wgs84
+from grids import limits
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
 from grids.cases.models import Photo
@@ -32,6 +34,7 @@ from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
 from grids.events import publish
+from grids.limits import MAX_ID, as_utc
 
 router = APIRouter(tags=["cases"])
 STAFF = ("officer", "dispatcher", "patrol_leader", "planner", "admin")
@@ -42,11 +45,11 @@ class ReporterIn(BaseModel):
 
     id: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=limits.EXTERNAL_ID_MAX,
         description="An app's own id of the citizen it files for: that citizen is the reporter",
     )
-    name: str | None = Field(default=None, max_length=200, description="Contact data")
-    phone: str | None = Field(default=None, max_length=32, description="Contact data")
+    name: str | None = Field(default=None, max_length=limits.NAME_MAX, description="Contact data")
+    phone: str | None = Field(default=None, max_length=limits.PHONE_MAX, description="Contact data")
 
 
 class ReportIn(BaseModel):
@@ -56,11 +59,15 @@ class ReportIn(BaseModel):
     lon: float
     crs: str = "wgs84"
     category: str = Field(description="A category code, e.g. garbage_piled")
-    description: str = Field(default="", max_length=4000)
-    occurred_at: dt.datetime | None = None
+    description: str = Field(default="", max_length=limits.DESCRIPTION_MAX)
+    occurred_at: Instant | None = None
     source: str = Field(default="app", description="app, wechat, patrol or hotline")
     reporter: ReporterIn | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"At most {limits.ATTRIBUTES_MAX_BYTES // 1024} KB as JSON, "
+        f"{limits.ATTRIBUTES_MAX_DEPTH} levels deep, scalar values",
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -81,7 +88,9 @@ class ReportIn(BaseModel):
 class ActionIn(BaseModel):
     """The body of an action; which fields matter depends on the action."""
 
-    version: int | None = Field(default=None, description="The version you saw (or If-Match)")
+    version: VersionValue | None = Field(
+        default=None, description="The version you saw (or If-Match)"
+    )
     note: str = Field(default="", max_length=4000)
     public_note: str | None = Field(
         default=None, max_length=1000, description="Shown to the reporter"
@@ -96,7 +105,7 @@ class ActionIn(BaseModel):
     officer: str | None = Field(default=None, description="reassign: person code")
     grid: str | None = Field(default=None, description="reassign: grid code")
     department: str | None = Field(default=None, description="reassign: department code")
-    duplicate_of: int | None = Field(default=None, description="merge: the original case id")
+    duplicate_of: IdValue | None = Field(default=None, description="merge: the original case id")
 
 
 async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
@@ -108,10 +117,11 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
 @router.post(
     "/cases",
     status_code=201,
+    responses={200: {"description": "A retry with the same Idempotency-Key: the first case"}},
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": ReportIn.model_json_schema()},
+                "application/json": {"schema": request_schema(ReportIn)},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -224,8 +234,8 @@ def dispatch_queue(
     town: str | None = None,
     category: str | None = None,
     officer: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: Annotated[Instant | None, Query(description="reported from (ISO 8601)")] = None,
+    until: Annotated[Instant | None, Query(description="reported before (ISO 8601)")] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     overdue: Annotated[bool, Query(description="only cases past their next deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -234,14 +244,15 @@ def dispatch_queue(
     """The dispatch queue in the caller's scope: overdue first, paginated; ``counts``: how many
     cases of the other filters are in each status."""
     require_role(user, *STAFF)
+    tz = request.app.state.settings.timezone
     filters = QueueFilter(
         statuses=tuple(status or ()),
         grid=grid,
         town=town,
         category=category,
         officer=officer,
-        since=since,
-        until=until,
+        since=as_utc(since, tz, "since"),
+        until=as_utc(until, tz, "until"),
         bbox=parse_bbox(bbox) if bbox else None,
         overdue=overdue,
     )
@@ -263,7 +274,7 @@ def read_case(
     user: CurrentUser,
     scope: CurrentScope,
     own: CurrentOwn,
-    case_id: int,
+    case_id: CaseId,
 ) -> dict[str, Any]:
     """One case, as your role may see it (an app: one of its user's, ``?reporter=ID``)."""
     item = visible_case(session, case_id, scope, own)
@@ -274,7 +285,7 @@ def read_case(
 
 @router.get("/cases/{case_id}/history")
 def case_history(
-    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: int
+    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: CaseId
 ) -> list[dict[str, Any]]:
     """Every audit row of a case: who, role, when, from → to, note, position."""
     item = visible_case(session, case_id, scope, own)
@@ -283,7 +294,7 @@ def case_history(
 
 @router.post("/cases/{case_id}/photos", status_code=201)
 async def add_photos(
-    request: Request, user: CurrentUser, scope: CurrentScope, case_id: int
+    request: Request, user: CurrentUser, scope: CurrentScope, case_id: CaseId
 ) -> list[dict[str, Any]]:
     """Add photos to a case (e.g. of the resolution): multipart field ``photos``."""
     require_role(user, "officer", "dispatcher", "admin")
@@ -293,7 +304,9 @@ async def add_photos(
         raise InvalidInput("send one or more files in the multipart field 'photos'")
     kind = str(form.get("kind") or "resolution")
     store = request.app.state.case_config.photos
-    stored = store.store_all([(f.filename or "photo", await f.read()) for f in files], kind)
+    uploads = [(f.filename or "photo", await f.read()) for f in files]
+    # decoding takes CPU time: off the event loop, and before the write transaction
+    stored = await run_in_threadpool(store.store_all, uploads, kind)
     try:
         with transaction(request.app.state.sessions) as session:
             item = get_case(session, case_id, scope)
@@ -322,14 +335,18 @@ async def add_photos(
     return added
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}")
+@router.get(
+    "/cases/{case_id}/photos/{photo_id}",
+    response_class=Response,
+    responses=media("image/jpeg", "image/png", "image/webp"),
+)
 def read_photo(
     request: Request,
     session: SessionDep,
     scope: CurrentScope,
     own: CurrentOwn,
-    case_id: int,
-    photo_id: int,
+    case_id: CaseId,
+    photo_id: PhotoId,
 ) -> FileResponse:
     """A photo of a case, only to those who may see the case."""
     item = visible_case(session, case_id, scope, own)
@@ -337,7 +354,9 @@ def read_photo(
     if photo is None or photo.case_id != item.id:
         raise NotFound(f"no photo {photo_id} on case {case_id}")
     return FileResponse(
-        request.app.state.case_config.photos.path(photo), media_type=photo.content_type
+        request.app.state.case_config.photos.path(photo),
+        media_type=photo.content_type,
+        headers={"X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -347,7 +366,7 @@ def act(
     user: CurrentUser,
     scope: CurrentScope,
     locator: LocatorDep,
-    case_id: int,
+    case_id: CaseId,
     action: str,
     body: ActionIn,
     if_match: Annotated[str | None, Header()] = None,
@@ -364,6 +383,8 @@ def act(
             expected = int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
         except ValueError as exc:
             raise InvalidInput("If-Match must be the case version, e.g. If-Match: 3") from exc
+        if not 0 <= expected <= MAX_ID:
+            raise InvalidInput(f"If-Match {if_match!r} is no version of a case")
     if (body.lat is None) != (body.lon is None):
         raise InvalidInput("give both lat and lon of your position, or neither")
     if body.lat is not None and body.lon is not None:

@@ -40,6 +40,7 @@ from api.analytics_deps import (
 )
 from api.basemap import map_options
 from api.deps import LocatorDep, SessionDep, SettingsDep
+from api.openapi import media
 from geo.aggregate import counts_per_cell
 from geo.hotspots import cells_to_strings
 from geo.maps import pages as maps
@@ -122,7 +123,7 @@ def _datum(crs: str) -> str:
     return crs
 
 
-@router.get("/hotspots", response_class=Response)
+@router.get("/hotspots", response_class=Response, responses=media(GEOJSON))
 def hotspots_geojson(
     caller: CallerDep,
     res: Res = 9,
@@ -141,7 +142,7 @@ def hotspots_geojson(
     return _geojson_response("hotspots", caller, params, crs)
 
 
-@router.get("/hotspots/emerging", response_class=Response)
+@router.get("/hotspots/emerging", response_class=Response, responses=media(GEOJSON))
 def emerging_geojson(
     caller: CallerDep,
     res: Res = 8,
@@ -334,7 +335,7 @@ Inline = Annotated[
 ]
 
 
-@pages.get("/maps/hotspots", response_class=Response)
+@pages.get("/maps/hotspots", response_class=Response, responses=media("text/html"))
 def hotspot_map_page(
     caller: CallerDep,
     map_settings: AnalyticsSettingsDep,
@@ -355,7 +356,7 @@ def hotspot_map_page(
     return _map_page("hotspots", caller, map_settings, params, basemap, lang, inline)
 
 
-@pages.get("/maps/emerging", response_class=Response)
+@pages.get("/maps/emerging", response_class=Response, responses=media("text/html"))
 def emerging_map_page(
     caller: CallerDep,
     map_settings: AnalyticsSettingsDep,
@@ -404,7 +405,7 @@ def public_counts(
     return table, meta
 
 
-@pages.get("/public/maps/hotspots", response_class=Response)
+@pages.get("/public/maps/hotspots", response_class=Response, responses=media("text/html", GEOJSON))
 def public_map(
     request: Request,
     session: SessionDep,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import LocatorDep
+from api.params import Instant
 from api.schemas import LocateResponse
 from geo.crs import parse_crs, to_wgs84
 from geo.errors import CoordinateError
@@ -39,7 +39,7 @@ def locate(
         str | None, Query(description="A category code: also names the handling department")
     ] = None,
     at: Annotated[
-        dt.datetime | None,
+        Instant | None,
         Query(description="When (ISO 8601; without offset: local time). Default: now"),
     ] = None,
 ) -> dict[str, object]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import SessionDep
+from api.params import CaseId
 from grids.accounts.models import Reporter
 from grids.cases.conversation import MAX_CHARS, conversation, message_view, post_message
 from grids.cases.queries import visible_case
@@ -23,7 +24,7 @@ class MessageIn(BaseModel):
 
 @router.get("/cases/{case_id}/messages")
 def read_messages(
-    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: int
+    session: SessionDep, user: CurrentUser, scope: CurrentScope, own: CurrentOwn, case_id: CaseId
 ) -> list[dict[str, Any]]:
     """The messages between the reporter and the handling side, oldest first."""
     item = visible_case(session, case_id, scope, own)
@@ -36,7 +37,7 @@ def write_message(
     user: CurrentUser,
     scope: CurrentScope,
     own: CurrentOwn,
-    case_id: int,
+    case_id: CaseId,
     body: MessageIn,
 ) -> dict[str, Any]:
     """Write to the reporter (officers, dispatchers) or to the handling side (the reporter).

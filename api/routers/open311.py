@@ -15,7 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from api.deps import LocatorDep, SessionDep
+from api.deps import LocatorDep, SessionDep, SettingsDep
+from api.openapi import OPEN311_ERRORS, media
 from geo.errors import GeoInputError
 from grids.accounts.reporters import open311_user_id
 from grids.accounts.users import check_api_key
@@ -23,10 +24,13 @@ from grids.cases.intake import NewReport, OutsideServiceArea, submit
 from grids.cases.models import Case
 from grids.cases.open311 import CLOSED_STATES, as_request, service_definition, services
 from grids.city.models import Category
-from grids.errors import GridwatchError
+from grids.errors import GridwatchError, InvalidInput
+from grids.limits import MAX_ID, as_utc, parse_id
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_ERRORS)
 FORMATS = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
+FORMATS_DOC = media("application/json", "text/xml")
+CREATED_DOC = media("application/json", "text/xml", status=201, description="Created")
 SINGULAR = {
     "services": "service",
     "service_requests": "request",
@@ -97,7 +101,7 @@ def install(app: Any) -> None:
     app.add_exception_handler(Open311Error, handler)
 
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def discovery(request: Request, fmt: str) -> Response:
     """Where this GeoReport v2 endpoint lives and what it speaks."""
     base = str(request.base_url).rstrip("/") + "/open311/v2"
@@ -118,13 +122,13 @@ def discovery(request: Request, fmt: str) -> Response:
     return respond(_format(fmt), "discovery", data)
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def list_services(session: SessionDep, fmt: str) -> Response:
     """The categories, grouped by the department that handles them."""
     return respond(_format(fmt), "services", services(session))
 
 
-@router.get("/services/{code}.{fmt}")
+@router.get("/services/{code}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def one_service(session: SessionDep, code: str, fmt: str) -> Response:
     fmt = _format(fmt)
     definition = service_definition(session, code)
@@ -133,7 +137,7 @@ def one_service(session: SessionDep, code: str, fmt: str) -> Response:
     return respond(fmt, "service_definition", definition)
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", status_code=201, response_class=Response, responses=CREATED_DOC)
 async def post_request(request: Request, locator: LocatorDep, fmt: str) -> Response:
     """Create a service request (form-encoded, ``api_key`` required)."""
     fmt = _format(fmt)
@@ -204,9 +208,10 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
     return respond(fmt, "service_requests", body, status=201)
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_requests(
     session: SessionDep,
+    settings: SettingsDep,
     fmt: str,
     service_request_id: str | None = None,
     service_code: str | None = None,
@@ -221,14 +226,17 @@ def get_requests(
     fmt = _format(fmt)
     query = select(Case)
     if service_request_id:
-        try:
-            ids = [int(i) for i in service_request_id.split(",") if i.strip()]
-        except ValueError as exc:
-            raise Open311Error(400, "service_request_id must be numbers, comma-separated") from exc
+        ids = [parse_id(i.strip()) for i in service_request_id.split(",") if i.strip()]
+        if None in ids:
+            raise Open311Error(
+                400, f"service_request_id must be request ids (1 to {MAX_ID}), comma-separated"
+            )
         query = query.where(Case.id.in_(ids))
     else:
-        end = _date(end_date, "end_date") or dt.datetime.now(dt.UTC)
-        start = _date(start_date, "start_date") or end - dt.timedelta(days=DEFAULT_DAYS)
+        end = _date(end_date, "end_date", settings.timezone) or dt.datetime.now(dt.UTC)
+        start = _date(start_date, "start_date", settings.timezone) or end - dt.timedelta(
+            days=DEFAULT_DAYS
+        )
         if start > end:
             raise Open311Error(400, "start_date is after end_date")
         query = query.where(Case.reported_at >= start, Case.reported_at <= end)
@@ -247,32 +255,36 @@ def get_requests(
     return respond(fmt, "service_requests", [as_request(session, c) for c in rows])
 
 
-@router.get("/requests/{request_id}.{fmt}")
+@router.get("/requests/{request_id}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_request(session: SessionDep, request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
-    item = session.get(Case, int(request_id)) if request_id.isdigit() else None
+    case_id = parse_id(request_id)
+    item = session.get(Case, case_id) if case_id is not None else None
     if item is None:
         raise Open311Error(404, f"no service request {request_id!r}")
     return respond(fmt, "service_requests", [as_request(session, item)])
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", response_class=Response, responses=FORMATS_DOC)
 def get_token(session: SessionDep, token: str, fmt: str) -> Response:
     """Requests are created at once, so a token is the request's id."""
     fmt = _format(fmt)
-    item = session.get(Case, int(token)) if token.isdigit() else None
+    case_id = parse_id(token)
+    item = session.get(Case, case_id) if case_id is not None else None
     if item is None:
         raise Open311Error(404, f"no request for token {token!r}")
     return respond(fmt, "service_requests", [{"service_request_id": str(item.id), "token": token}])
 
 
-def _date(value: str | None, name: str) -> dt.datetime | None:
+def _date(value: str | None, name: str, tz: str) -> dt.datetime | None:
+    """A W3C date-time; without an offset, the city's local time (as everywhere else)."""
     if not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return as_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")), tz, name)
     except ValueError as exc:
         raise Open311Error(
             400, f"{name} must be a W3C date-time, e.g. 2026-11-01T00:00:00Z"
         ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except InvalidInput as exc:
+        raise Open311Error(400, str(exc)) from exc

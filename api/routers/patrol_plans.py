@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
@@ -14,6 +13,8 @@ from api.assets import self_contained
 from api.auth import CurrentScope, CurrentUser, PageScope, PageUser
 from api.basemap import map_options
 from api.deps import LocatorDep, SessionDep
+from api.openapi import media
+from api.params import Instant
 from geo.maps.pages import MapOptions, render_html
 from geo.patrol.formats import plan_to_geojson, plan_to_gpx, plan_to_json
 from geo.patrol.maps import gaps_map, plan_map
@@ -22,6 +23,7 @@ from grids.accounts.scope import Scope
 from grids.accounts.users import Forbidden
 from grids.analytics.hotspots import Selection
 from grids.cases.intake import require_role
+from grids.limits import as_utc
 from grids.patrols.planning import candidates_from, coverage_gaps, hot_cells, must_visit_points
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
@@ -39,7 +41,7 @@ class TeamIn(BaseModel):
     name: str = Field(max_length=100)
     start: PointIn
     end: PointIn | None = None
-    shift_start: dt.datetime = Field(description="With offset, e.g. 2026-11-23T19:00:00+08:00")
+    shift_start: Instant = Field(description="With offset, e.g. 2026-11-23T19:00:00+08:00")
     shift_minutes: float = Field(gt=0, le=24 * 60)
 
 
@@ -67,8 +69,8 @@ class PlanRequest(BaseModel):
     candidates: list[CandidateIn] | None = Field(default=None, max_length=1000)
     must_visit: list[MustIn] | None = Field(default=None, max_length=200)
     res: int = Field(default=9, ge=6, le=10)
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
     category: str | None = None
     dwell_minutes: float = Field(default=12, gt=0, le=120)
     speed_kmh: float = Field(default=15, gt=0, le=120)
@@ -93,7 +95,11 @@ def _unit_for(scope: Scope, user_unit: str | None, locator: Any) -> str | None:
     return None
 
 
-@router.post("/plans")
+@router.post(
+    "/plans",
+    response_class=Response,
+    responses=media("application/json", "application/geo+json", "application/gpx+xml", "text/html"),
+)
 async def make_plan(
     request: Request,
     session: SessionDep,
@@ -112,7 +118,13 @@ async def make_plan(
     settings = request.app.state.settings
     hot = None
     if body.candidates is None:
-        selection = Selection(since=body.since, until=body.until, category=body.category, unit=unit)
+        tz = settings.timezone
+        selection = Selection(
+            since=as_utc(body.since, tz, "since"),
+            until=as_utc(body.until, tz, "until"),
+            category=body.category,
+            unit=unit,
+        )
         hot = hot_cells(session, locator, selection, samples_dir=settings.samples_dir, res=body.res)
         candidates = candidates_from(hot)
     else:
@@ -194,7 +206,7 @@ def gaps(
     return coverage_gaps(session, locator, hot, hours=hours, unit_code=unit)
 
 
-@pages.get("/maps/patrol-gaps")
+@pages.get("/maps/patrol-gaps", response_class=Response, responses=media("text/html"))
 def gaps_page(
     request: Request,
     session: SessionDep,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
+from api.params import Day, Instant
 from grids.accounts.scope import Scope
 from grids.accounts.users import Forbidden
 from grids.cases.intake import require_role
@@ -44,16 +45,21 @@ class PointIn(BaseModel):
     must_visit: bool = False
 
 
+class MemberIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=100, description="Default: the code")
+
+
 class TeamIn(BaseModel):
     code: str = Field(max_length=64)
     name: str = Field(max_length=200)
     town: str | None = Field(default=None, description="Town code")
-    members: list[dict[str, str]] = Field(default_factory=list, description='[{"code", "name"}]')
+    members: list[MemberIn] = Field(default_factory=list, max_length=1000)
 
 
 class CheckInBody(BaseModel):
     member: str
-    at: dt.datetime = Field(description="When the phone recorded it, with offset (ISO 8601)")
+    at: Instant = Field(description="When the phone recorded it, with offset (ISO 8601)")
     lat: float
     lon: float
 
@@ -142,7 +148,7 @@ def create_team(
         if not _in_scope(scope, team.town_id):
             raise Forbidden("that team belongs to another town")
         for member in body.members:
-            save_member(session, team, member["code"], member.get("name", member["code"]))
+            save_member(session, team, member.code, member.name or member.code)
         return {"code": team.code, "name": team.name, "members": len(body.members)}
 
 
@@ -174,7 +180,7 @@ def team_attendance(
     user: CurrentUser,
     scope: CurrentScope,
     team: str,
-    date: dt.date,
+    date: Day,
 ) -> dict[str, Any]:
     """考勤 of a team for one local day: shifts, hours on patrol, points visited per member."""
     require_role(user, *READERS)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.analytics_deps import ViewerDep
 from api.deps import LocatorDep, SessionDep, SettingsDep
+from api.openapi import media
 from api.summary_report import render_summary_html, summary_csv
 from grids.analytics.hotspots import Selection
 from grids.analytics.summaries import parse_day, summarise
@@ -47,7 +48,7 @@ def _summary(
     )
 
 
-@router.get("/summaries")
+@router.get("/summaries", response_class=Response, responses=media("application/json", "text/csv"))
 def summaries(
     session: SessionDep,
     locator: LocatorDep,
@@ -77,7 +78,7 @@ def summaries(
     return JSONResponse(summary)
 
 
-@pages.get("/reports/{period}", response_class=HTMLResponse)
+@pages.get("/reports/{period}", response_class=Response, responses=media("text/html"))
 def report_page(
     period: str,
     session: SessionDep,

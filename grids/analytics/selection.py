@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +21,7 @@ from grids.cases.intake import CASE_H3_RES
 from grids.city.directory import Directory, UnitInfo
 from grids.city.dispatch import category_of
 from grids.errors import InvalidInput, NotFound
+from grids.limits import as_utc
 
 SOURCES = ("auto", "cases", "samples")
 SOURCE_CASES = "cases"
@@ -42,9 +42,7 @@ def parse_instant(text: str | None, tz: str, *, name: str = "time") -> dt.dateti
             f"{name} {text!r} is not a date or time; use YYYY-MM-DD or an ISO 8601 time "
             "such as 2026-11-16T08:00 (local time) or 2026-11-16T00:00Z"
         ) from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(dt.UTC)
+    return as_utc(value, tz, name)
 
 
 def check_parameters(

@@ -64,6 +64,7 @@ from grids.city.models import Category
 from grids.community.models import PointsEntry
 from grids.community.points import report_points
 from grids.errors import InvalidInput
+from grids.limits import check_day
 
 PERIODS = ("day", "week", "month")
 VALID_STATUSES = ("verified", "in_progress", "resolved", "closed")
@@ -141,9 +142,10 @@ def parse_day(text: str | None, tz: str) -> dt.date:
     if text is None or text == "":
         return dt.datetime.now(ZoneInfo(tz)).date()
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"date {text!r} is not a date; use YYYY-MM-DD") from exc
+    return check_day(day)
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo import h3cells
 from geo.crs import to_wgs84
+from grids import limits
 from grids.accounts.models import User
 from grids.accounts.reporters import reporter_for
 from grids.accounts.users import Forbidden
@@ -37,6 +38,7 @@ from grids.community.buildings import link_case
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
 from grids.events import publish
+from grids.limits import as_utc, check_attributes, check_text
 
 CASE_H3_RES = 12
 """Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
@@ -220,8 +222,7 @@ def create_case(
     category = category_of(directory, report.category)  # refuses unknown codes, listing valid ones
     assert category is not None
     occurred = _occurred(report.occurred_at, now, locator, config.occurred_max_age_days)
-    if len(report.description) > 4000:
-        raise InvalidInput("description is longer than 4000 characters")
+    check_limits(report)
 
     decision = locator.route(
         report.lat, report.lon, crs=report.crs, at=now, category=report.category
@@ -346,13 +347,21 @@ def create_case(
     return item
 
 
+def check_limits(report: NewReport) -> None:
+    """Refuse a report beyond the limits of :mod:`grids.limits`, at every door alike."""
+    check_text(report.description, "description", limits.DESCRIPTION_MAX)
+    check_text(report.category, "category", limits.NAME_MAX)
+    check_text(report.reporter_id, "reporter id", limits.EXTERNAL_ID_MAX)
+    check_text(report.reporter_name, "reporter name", limits.NAME_MAX)
+    check_text(report.reporter_phone, "reporter phone", limits.PHONE_MAX)
+    check_attributes(report.attributes)
+
+
 def _occurred(
     occurred_at: dt.datetime | None, now: dt.datetime, locator: GridLocator, max_age_days: float
 ) -> dt.datetime:
     """When the problem occurred: now if not given; refused before the horizon or in the future."""
-    occurred = occurred_at or now
-    if occurred.tzinfo is None:
-        occurred = occurred.replace(tzinfo=locator.tz)
+    occurred = as_utc(occurred_at, locator.tz, "occurred_at") or now
     if occurred > now + OCCURRED_SKEW:
         raise InvalidInput(
             f"occurred_at {occurred.isoformat()} is in the future (the report arrived at "

@@ -22,6 +22,7 @@ from grids.cases.models import Case, CaseEvent
 from grids.city.locator import GridLocator
 from grids.city.models import Category, Department
 from grids.errors import ImportRefused
+from grids.limits import shown_attributes
 
 CLOSED_STATES = ("resolved", "closed", "rejected")
 ATTRIBUTES = [
@@ -91,6 +92,7 @@ def as_request(session: Session, item: Case) -> dict[str, Any]:
         .limit(1)
     )
     routing = item.routing or {}
+    attributes = shown_attributes(item.attributes)
     grid = routing.get("grid") or {}
     town = routing.get("town") or {}
     return {
@@ -105,12 +107,12 @@ def as_request(session: Session, item: Case) -> dict[str, Any]:
         "requested_datetime": _iso(item.reported_at),
         "updated_datetime": _iso(item.updated_at),
         "expected_datetime": _iso(item.close_due),
-        "address": item.attributes.get("address_string"),
+        "address": attributes.get("address_string"),
         "address_id": None,
         "zipcode": None,
         "lat": item.lat,
         "long": item.lon,
-        "media_url": item.attributes.get("media_url") or None,
+        "media_url": attributes.get("media_url") or None,
     }
 
 

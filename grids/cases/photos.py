@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 
 from grids.cases.models import Photo
 from grids.errors import InvalidInput
+from grids.limits import PHOTO_KIND_MAX, PHOTO_MAX_PIXELS, check_text
 
 FORMATS = {
     "JPEG": ("image/jpeg", ".jpg"),
     "PNG": ("image/png", ".png"),
     "WEBP": ("image/webp", ".webp"),
 }
-Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
+Image.MAX_IMAGE_PIXELS = PHOTO_MAX_PIXELS  # Pillow's own guard; store() refuses before it
 
 
 class PhotoTooLarge(InvalidInput):
@@ -41,6 +42,17 @@ class PhotoTooLarge(InvalidInput):
 
 class UnsupportedPhoto(InvalidInput):
     """Bytes that are not a JPEG, PNG or WebP image (HTTP 415)."""
+
+
+def _check_pixels(image: Image.Image, filename: str) -> None:
+    """Refuse an image whose header declares more than PHOTO_MAX_PIXELS (a decompression
+    bomb: a few hundred KB that would decode to gigabytes)."""
+    width, height = image.size
+    if width * height > PHOTO_MAX_PIXELS:
+        raise PhotoTooLarge(
+            f"{filename}: {width} x {height} pixels; photos may have at most "
+            f"{PHOTO_MAX_PIXELS / 1e6:.0f} megapixels — send a smaller one"
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class PhotoStore:
         try:
             with Image.open(io.BytesIO(data)) as probe:
                 fmt = probe.format
+                _check_pixels(probe, filename)  # from the header, before anything is decoded
                 probe.verify()
             if fmt not in FORMATS:
                 raise UnsupportedPhoto(
@@ -109,8 +122,10 @@ class PhotoStore:
         return photo
 
     def store_all(self, files: list[tuple[str, bytes]], kind: str) -> list[Photo]:
-        """Store several photos, all or none (the ones written are removed on a refusal)."""
+        """Store several photos, all or none (the ones written are removed on a refusal).
+        Decoding takes CPU time: call it off the event loop, and before a transaction."""
         self.check_count(len(files))
+        check_text(kind, "kind", PHOTO_KIND_MAX)
         stored: list[Photo] = []
         try:
             for name, data in files:

@@ -16,6 +16,7 @@ from grids.cases.queries import own_conditions
 from grids.cases.rewards import reward_of
 from grids.city.models import Category, Department
 from grids.db import utcnow
+from grids.limits import shown_attributes
 
 
 def case_view(
@@ -71,7 +72,7 @@ def case_view(
             {"id": p.id, "kind": p.kind, "url": f"{base_url}/api/v1/cases/{item.id}/photos/{p.id}"}
             for p in photos
         ],
-        "attributes": item.attributes,
+        "attributes": shown_attributes(item.attributes),
     }
 
 

@@ -26,6 +26,7 @@ from grids.city.dispatch import RoutingDecision, decide
 from grids.city.models import StoreRevision, Unit
 from grids.db import STORE_UNREACHABLE
 from grids.errors import NotReady
+from grids.limits import check_instant
 
 log = logging.getLogger("gridwatch")
 
@@ -76,6 +77,7 @@ class GridLocator:
         """``at`` in the city's time zone; a naive time is read as local, None is now."""
         if at is None:
             return dt.datetime.now(self.tz)
+        check_instant(at, "at")
         if at.tzinfo is None:
             return at.replace(tzinfo=self.tz)
         return at.astimezone(self.tz)
