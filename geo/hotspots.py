@@ -159,6 +159,12 @@ def _conditional_permutations(
     of positions per permutation is shared by all cells (each cell skips
     itself), which keeps every cell's null distribution exact and the work
     vectorised over cells.
+
+    The draws follow esda's seed semantics (``esda.crand.vec_permutations``
+    without numba): a legacy ``RandomState(seed)``, then
+    ``choice(n - 1, max_card, replace=False)`` per permutation, so for binary
+    weights the p-values equal ``esda.G_Local(..., permutations, seed)``'s
+    ``p_sim`` exactly (with numba, esda draws from numba's own generator).
     """
     n = len(x)
     coo = w.tocoo()
@@ -181,7 +187,7 @@ def _conditional_permutations(
     dense_w[row, slot] = data
     if max_card > n - 1:
         raise GeoInputError("a neighbourhood is larger than the rest of the field")
-    rng = np.random.default_rng(seed)
+    rng = np.random.RandomState(seed)  # noqa: NPY002 -- esda's seed semantics
     own = np.arange(n)[:, None]
     base = self_w * x
     larger = np.zeros(n, dtype=np.int64)
