@@ -187,7 +187,7 @@ def _conditional_permutations(
     dense_w[row, slot] = data
     if max_card > n - 1:
         raise GeoInputError("a neighbourhood is larger than the rest of the field")
-    rng = np.random.RandomState(seed)  # noqa: NPY002 -- esda's seed semantics
+    rng = np.random.RandomState(seed)
     own = np.arange(n)[:, None]
     base = self_w * x
     larger = np.zeros(n, dtype=np.int64)
@@ -403,18 +403,22 @@ def hotspot_table(
 
     ``gi_p`` is never corrected; ``gi_p_fdr`` is its Benjamini–Hochberg
     adjustment; ``gi_bin``/``class`` use the corrected values when ``fdr``.
+    With ``permutations`` (permutation inference), ``gi_p_sim`` is esda's
+    one-sided pseudo p-value and the classes (and ``gi_p_fdr``) come from
+    the two-sided pseudo p-value ``min(1, 2 gi_p_sim)`` instead of ``gi_p``.
     """
     cells = np.asarray(cells, dtype=np.uint64).ravel()
     counts = np.asarray(counts).ravel()
     gi = gi_star(cells, counts, k=k, kernel=kernel, permutations=permutations, seed=seed)
-    bins, labels = classify(gi.z, gi.p, fdr=fdr)
+    p = gi.p if gi.p_sim is None else np.minimum(1.0, 2.0 * gi.p_sim)
+    bins, labels = classify(gi.z, p, fdr=fdr)
     table = pd.DataFrame(
         {
             "cell": cells_to_strings(cells),
             "count": counts,
             "gi_z": gi.z,
             "gi_p": gi.p,
-            "gi_p_fdr": fdr_bh(gi.p),
+            "gi_p_fdr": fdr_bh(p),
             "gi_bin": bins,
             "class": labels,
         }
