@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo import h3cells
-from geo.crs import to_wgs84
+from geo.crs import parse_crs, to_wgs84
 from grids.accounts.models import User
 from grids.accounts.reporters import reporter_for
 from grids.accounts.users import Forbidden
@@ -215,6 +215,7 @@ def create_case(
     category = category_of(directory, report.category)  # refuses unknown codes, listing valid ones
     assert category is not None
     occurred = _occurred(report.occurred_at, now, locator, config.occurred_max_age_days)
+    parse_crs(report.crs)  # refuses an unknown datum, naming the ones it knows
     if len(report.description) > 4000:
         raise InvalidInput("description is longer than 4000 characters")
 
