@@ -32,18 +32,18 @@ def with_segment(data: bytes, marker: int, payload: bytes) -> bytes:
     )
 
 
-def xmp_packet() -> bytes:
+def xmp_packet(text: str = SECRET) -> bytes:
     return (
         b"http://ns.adobe.com/xap/1.0/\x00"
         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
         b'22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
-        b"<dc:creator>" + SECRET.encode() + b"</dc:creator></rdf:Description></rdf:RDF>"
+        b"<dc:creator>" + text.encode() + b"</dc:creator></rdf:Description></rdf:RDF>"
         b"</x:xmpmeta>"
     )
 
 
-def iptc_block() -> bytes:
-    caption = SECRET.encode()
+def iptc_block(text: str = SECRET) -> bytes:
+    caption = text.encode()
     iptc = b"\x1c\x02\x78" + struct.pack(">H", len(caption)) + caption  # 2:120 Caption
     resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iptc)) + iptc
     return b"Photoshop 3.0\x00" + resource + (b"\x00" if len(iptc) % 2 else b"")
@@ -69,14 +69,14 @@ def png_chunk(data: bytes, kind: bytes, payload: bytes) -> bytes:
     return data[:-12] + chunk + data[-12:]
 
 
-def png_text(kind: str) -> PngImagePlugin.PngInfo:
+def png_text(kind: str, text: str = SECRET) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     if kind == "tEXt":
-        info.add_text("Author", SECRET)
+        info.add_text("Author", text)
     elif kind == "zTXt":
-        info.add_text("Comment", SECRET, zip=True)
+        info.add_text("Comment", text, zip=True)
     else:
-        info.add_itxt("Description", SECRET, lang="zh", tkey="说明")
+        info.add_itxt("Description", text, lang="zh", tkey="说明")
     return info
 
 
