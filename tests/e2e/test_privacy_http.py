@@ -5,6 +5,7 @@ public — JSON, XML, GeoJSON, HTML, CSV, GPX or photo — over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import io
@@ -256,7 +257,7 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
             for path in expand(template, values):
                 for params in extra.get(template, [{}]):
                     given = {n: query[n] for n in names if n in query}
-                    http.get(path, params=given | params, headers=headers)
+                    get(http, path, given | params, headers)
         if who == "patrol_leader":
             for fmt in ("json", "geojson", "gpx", "html"):
                 http.post(
@@ -264,6 +265,21 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
                     json={"unit": town, "format": fmt, "time_limit_s": 1, "teams": [team()]},
                     headers=headers,
                 )
+
+
+def get(http: httpx.Client, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
+    """One GET; the event stream (which never ends by itself) is read from its first event
+    on (``Last-Event-ID: 0``) until it has been quiet for a few seconds."""
+    if path != "/api/v1/events":
+        http.get(path, params=params, headers=headers)
+        return
+    with contextlib.suppress(httpx.ReadTimeout):  # recorded once the server sees it gone
+        http.get(
+            path,
+            params=params,
+            headers=headers | {"Last-Event-ID": "0"},
+            timeout=httpx.Timeout(120, read=3),
+        )
 
 
 def expand(template: str, values: dict[str, list[str]]) -> list[str]:
