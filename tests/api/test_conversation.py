@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from grids.accounts.users import user_for_token
+from grids.accounts.users import create_user, user_for_token
 from grids.cases.conversation import post_message
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, CaseEvent, WebhookDelivery
@@ -82,14 +82,17 @@ def test_outsiders_cannot_read_or_write(case_env: CaseEnv) -> None:
 
 
 def test_a_message_to_the_reporter_is_offered_to_the_webhooks(case_env: CaseEnv) -> None:
-    case = case_env.report()
+    with case_env.store.transaction() as session:
+        app_token = create_user(session, "微信小程序-会话", "reporter", app=True)[1]
+    case_env.tokens["mini_program"] = app_token  # an app acting for its user "wx-001"
+    case = case_env.report("mini_program")
     config = CaseConfig(secret="s", webhooks={"case.message": ["http://127.0.0.1:9/gateway"]})
     with case_env.store.transaction() as session:
         item = session.get(Case, case["id"])
         officer = user_for_token(session, case_env.tokens["officer"])
-        citizen = user_for_token(session, case_env.tokens["citizen"])
+        app = user_for_token(session, app_token)
         sent = post_message(session, config, item, "已到现场", user=officer)
-        post_message(session, config, item, "谢谢", user=citizen)
+        post_message(session, config, item, "谢谢", user=app)
     with case_env.store.sessions() as session:
         rows = session.scalars(
             select(WebhookDelivery).where(WebhookDelivery.event == "case.message")

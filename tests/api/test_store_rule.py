@@ -41,6 +41,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "user create": ["--name", "admin", "--role", "admin"],
     "apikey create": ["--name", "app"],
     "escalate": ["--once"],
+    "check": [],
     "webhooks deliver": ["--once"],
     "import open311": [str(OPEN311), "--default-category", "garbage_piled"],
     "hotspots": ["--out", "{tmp}/hot.csv"],

@@ -5,7 +5,6 @@ public — JSON, XML, GeoJSON, HTML, CSV, GPX or photo — over real HTTP."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import io
@@ -218,7 +217,9 @@ def plant(http: httpx.Client, tokens: dict[str, str]) -> list[int]:
     return ids
 
 
-def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str) -> None:
+def crawl(
+    http: httpx.Client, recorder: Recorder, tokens: dict[str, str], ids: list[int], town: str
+) -> None:
     """Every GET route of the service (and the plans in every format) as every viewer."""
     spec = http.get("/openapi.json").json()
     case = http.get(f"/api/v1/cases/{ids[0]}", headers=auth(tokens, "admin")).json()
@@ -246,6 +247,7 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
         if "get" in ops
     }
     required |= {"/": set(), "/console": set(), "/maps/data/{kind}.geojson": set()}
+    streams = {path for path in required if path.endswith("/events")}
     extra = {
         "/api/v1/summaries": [{"format": f, "unit": town} for f in ("json", "csv")],
         "/public/maps/hotspots": [{"format": f} for f in ("html", "geojson")],
@@ -255,9 +257,12 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
         headers = auth(tokens, who) if who else {}
         for template, names in required.items():
             for path in expand(template, values):
+                if template in streams:
+                    recorder.seen.append(read_stream(http, path, headers))
+                    continue
                 for params in extra.get(template, [{}]):
                     given = {n: query[n] for n in names if n in query}
-                    get(http, path, given | params, headers)
+                    http.get(path, params=given | params, headers=headers)
         if who == "patrol_leader":
             for fmt in ("json", "geojson", "gpx", "html"):
                 http.post(
@@ -267,19 +272,20 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
                 )
 
 
-def get(http: httpx.Client, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
-    """One GET; the event stream (which never ends by itself) is read from its first event
-    on (``Last-Event-ID: 0``) until it has been quiet for a few seconds."""
-    if path != "/api/v1/events":
-        http.get(path, params=params, headers=headers)
-        return
-    with contextlib.suppress(httpx.ReadTimeout):  # recorded once the server sees it gone
-        http.get(
-            path,
-            params=params,
-            headers=headers | {"Last-Event-ID": "0"},
-            timeout=httpx.Timeout(120, read=3),
-        )
+def read_stream(
+    http: httpx.Client, path: str, headers: dict[str, str]
+) -> tuple[str, str, str, int, bytes]:
+    """An event stream replayed from its first event, read until it falls quiet: the stream
+    itself never ends, so the recorder could not keep it."""
+    chunks: list[bytes] = []
+    replay = headers | {"Last-Event-ID": "0"}
+    with http.stream("GET", path, headers=replay, timeout=httpx.Timeout(5.0, read=1.5)) as got:
+        try:
+            for chunk in got.iter_raw():
+                chunks.append(chunk)
+        except httpx.ReadTimeout:
+            pass
+    return ("GET", path, headers.get("Authorization", ""), got.status_code, b"".join(chunks))
 
 
 def expand(template: str, values: dict[str, list[str]]) -> list[str]:
@@ -306,7 +312,7 @@ def test_no_staff_or_public_response_names_a_reporter(served) -> None:  # type: 
     ids = plant(http, tokens)
     admin = http.get(f"/api/v1/cases/{ids[1]}", headers=auth(tokens, "admin")).json()
     assert admin["reporter"]["phone"] == PLANTED["app user's phone"]  # planted, kept for admins
-    crawl(http, tokens, ids, town)
+    crawl(http, recorder, tokens, ids, town)
     viewers = {f"Bearer {tokens[who]}": who for who in VIEWERS} | {"": "the public"}
     looked = [(m, p, viewers[w], s, b) for m, p, w, s, b in recorder.seen if w in viewers]
     found = [(who, m, p, s, leaks(b)) for m, p, who, s, b in looked if leaks(b)]
@@ -321,16 +327,19 @@ def test_no_staff_or_public_response_names_a_reporter(served) -> None:  # type: 
         ("the public", "/open311/v2/requests.xml"),
         ("the public", "/public/maps/hotspots"),
         ("patrol_leader", "/api/v1/patrols/plans"),
+        ("dispatcher", "/api/v1/events"),
     ):
         assert (who, path) in answered, (who, path)  # the search looked at real answers
     assert len(looked) > 300
     kinds = {
-        recorder.types[i]
+        recorder.types.get(i, "text/event-stream")
         for i, (_, _, who, status, _) in enumerate(recorder.seen)
         if who in viewers and status == 200
     }
     for kind in CONTENT_TYPES:  # every kind of response was searched
         assert any(k.startswith(kind) for k in kinds), (kind, sorted(kinds))
+    stream = next(b for _, p, who, _, b in looked if p == "/api/v1/events" and who == "dispatcher")
+    assert b"event: case.created" in stream  # the replayed stream held the planted cases
 
 
 def admin_photo(http: httpx.Client, tokens: dict[str, str], case_id: int) -> int:
