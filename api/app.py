@@ -15,19 +15,26 @@ from api.events import EventHub
 from api.events import router as events_router
 from api.middleware import BodyLimit, StoreGate, StoreReadiness
 from api.routers import (
+    buildings,
     cases,
     docs,
     health,
     hotspots,
+    ledgers,
     locate,
+    mall,
     messages,
     my,
     open311,
+    operations,
     patrol_plans,
     patrols,
+    points,
+    ratings,
     rewards,
     summaries,
     units,
+    volunteers,
 )
 from api.settings import Settings
 from api.workers import Workers
@@ -60,6 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     locators = LocatorCache(load_locator, revision)
     case_config = settings.case_config()
+
+    def sweep_photos() -> None:
+        """Photos a killed process left half-done: finished or removed (see PhotoStore)."""
+        if case_config.photos is None:
+            return
+        with sessions() as session:
+            renamed, removed = case_config.photos.sweep(session)
+        if renamed or removed:
+            log.warning("photos left by a stopped process: %d kept, %d removed", renamed, removed)
+
     readiness = StoreReadiness(settings.database_url)
     workers = Workers(
         sessions,
@@ -79,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problem is not None:  # answer 503 until `gridwatch init` has run
             log.warning("%s", problem)
         else:
+            sweep_photos()
             try:  # build or load the cell map now, not on the first request
                 locators.get()
             except NotReady as exc:
@@ -106,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.locators = locators
     app.state.case_config = case_config
+    app.state.community = settings.community_config()
     app.state.event_hub = hub
     app.state.tile_archive = archive
     app.state.basemap = configured_basemap(settings, archive)
@@ -130,6 +149,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rewards.router, prefix="/api/v1")
     app.include_router(patrols.router, prefix="/api/v1")
     app.include_router(patrol_plans.router, prefix="/api/v1")
+    app.include_router(volunteers.router, prefix="/api/v1")
+    app.include_router(ratings.router, prefix="/api/v1")
+    app.include_router(points.router, prefix="/api/v1")
+    app.include_router(mall.router, prefix="/api/v1")
+    app.include_router(buildings.router, prefix="/api/v1")
+    app.include_router(operations.router, prefix="/api/v1")
+    app.include_router(ledgers.router, prefix="/api/v1")
     app.include_router(patrol_plans.pages)
     app.include_router(open311.router)
     app.include_router(pages.router)

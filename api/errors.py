@@ -1,19 +1,28 @@
-"""Domain errors to HTTP statuses: the one mapping of the service."""
+"""Domain errors to HTTP statuses: the one mapping of the service.
+
+Every error is answered in JSON, ``{"detail": ...}``: the domain's with their status, the
+store's "cannot be reached right now" (either backend) with 503 and ``Retry-After``, and
+anything unforeseen with a 500 that keeps the connection open (the traceback goes to the
+log, never to the client).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.pages import signin_page, wants_html
 from geo.errors import GeoInputError
 from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
-from grids.cases.lifecycle import Conflict
+from grids.cases.lifecycle import Conflict, VersionRequired
 from grids.cases.photos import PhotoTooLarge, UnsupportedPhoto
+from grids.db import STORE_UNREACHABLE
 from grids.errors import (
     GridwatchError,
     InvalidInput,
@@ -21,6 +30,15 @@ from grids.errors import (
     NotReady,
     StoreError,
     StoreNotInitialised,
+)
+
+log = logging.getLogger("gridwatch")
+
+RETRY_AFTER_S = 2
+"""What a 503 of an unreachable store tells clients to wait before they retry."""
+STORE_DOWN = (
+    "the store cannot be reached right now; nothing of this request was saved. "
+    f"Retry in {RETRY_AFTER_S} s (with the same Idempotency-Key, a report is never made twice)"
 )
 
 STATUS: dict[type[Exception], int] = {
@@ -32,11 +50,13 @@ STATUS: dict[type[Exception], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    VersionRequired: 428,
     PhotoTooLarge: 413,
     UnsupportedPhoto: 415,
     NotReady: 503,
     StoreNotInitialised: 503,
     StoreError: 500,
+    **dict.fromkeys(STORE_UNREACHABLE, 503),
 }
 
 
@@ -48,17 +68,57 @@ def status_for(exc: Exception) -> int:
     return 500
 
 
+def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to an error (see the module docstring)."""
+    status = status_for(exc)
+    if isinstance(exc, STORE_UNREACHABLE):
+        log.warning("store unreachable: %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": STORE_DOWN}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
+    if status == 500 and not isinstance(exc, GridwatchError):
+        log.error("unhandled error: %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+    if status in (401, 403) and wants_html(request):
+        return signin_page(str(exc))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = {"detail": str(exc), **getattr(exc, "body", {})}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class LastResort:
+    """Answers what no handler took (an unforeseen exception) with :func:`error_response`
+    instead of letting it reach the server, which would send plain text and close the
+    keep-alive connection. An error after the response started can only be logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            await error_response(Request(scope), exc)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
-    """Answer domain errors as ``{"detail": message}`` with their status; a browser opening
-    a page it may not see gets the sign-in page instead."""
+    """Answer every error as :func:`error_response` says; a browser opening a page it may
+    not see gets the sign-in page instead."""
 
     async def handler(request: Request, exc: Exception) -> Response:
-        status = status_for(exc)
-        if status in (401, 403) and wants_html(request):
-            return signin_page(str(exc))
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        body = {"detail": str(exc), **getattr(exc, "body", {})}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return error_response(request, exc)
 
     async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -66,7 +126,10 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(GeoInputError, handler)
     app.add_exception_handler(GridwatchError, handler)
+    for store_error in STORE_UNREACHABLE:
+        app.add_exception_handler(store_error, handler)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_middleware(LastResort)
 
 
 _SOURCES = ("query", "path", "body", "header", "cookie")

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from geo.maps.style import BASEMAP_CRS
 from grids.cases.intake import CaseConfig
 from grids.cases.photos import PhotoStore
+from grids.community.config import CommunityConfig, load_config
 from grids.samples.sources import CHECKOUT_DIR
 
 
@@ -96,6 +97,11 @@ class Settings(BaseSettings):
         default=None, description="An MBTiles or PMTiles archive of raster tiles gridwatch serves"
     )
     basemap_attribution: str = Field(default="", description="Shown in the map's corner")
+    community_file: Path | None = Field(
+        default=None,
+        description="Kinds of volunteers and star-rating thresholds (TOML; default: the "
+        "shipped grids/community/community.toml)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -167,6 +173,10 @@ class Settings(BaseSettings):
                 max_count=self.max_photos,
             ),
         )
+
+    def community_config(self) -> CommunityConfig:
+        """Kinds of volunteers and star thresholds from the community file."""
+        return load_config(self.community_file, secret=self.secret(), timezone=self.timezone)
 
     @property
     def cellmap_path(self) -> Path:

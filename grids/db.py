@@ -9,8 +9,9 @@ production. Only the geometry column differs, and only inside
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,19 @@ from geoalchemy2 import Geometry
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import DateTime, Engine, LargeBinary, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from grids.errors import StoreError, StoreNotInitialised
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+STORE_UNREACHABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+"""What the store raises while it cannot be used right now, on either backend: the server is
+down or restarting, a connection was cut, the pool is exhausted, SQLite's file is locked.
+The request may be retried as it is; nothing of it was committed."""
 
 
 def utcnow() -> dt.datetime:
@@ -146,13 +153,31 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[object]:
+    """What a write transaction holds inside this process: on SQLite, one lock per database
+    file, so the process's writers queue on it in turn instead of busy-waiting on SQLite's
+    lock (whose retries back off for up to 100 ms each and starve some writers for seconds);
+    PostgreSQL takes row locks itself, so nothing there."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work that writes: committed when the block ends, rolled back on any error.
 
-    On SQLite it holds the write lock from its first statement (see ``make_engine``).
+    On SQLite it holds the write lock from its first statement (see ``make_engine``),
+    after its turn among the process's writers (:func:`write_lock`).
     """
-    with factory() as session, session.begin():
+    engine = factory.kw["bind"]
+    with write_lock(engine), factory() as session, session.begin():
         session.connection(execution_options={"sqlite_immediate": True})
         yield session
 

@@ -11,7 +11,17 @@ from typing import Annotated
 
 import typer
 
-from api.cli import analytics, cases, patrol, route, samples, store
+from api.cli import (
+    analytics,
+    buildings,
+    cases,
+    community,
+    operations,
+    patrol,
+    route,
+    samples,
+    store,
+)
 from api.cli.common import command_group, console, fail, settings
 
 app = command_group(
@@ -28,6 +38,12 @@ app.add_typer(cases.apikey_app, name="apikey")
 app.add_typer(cases.webhooks_app, name="webhooks")
 app.add_typer(cases.import_app, name="import")
 app.add_typer(patrol.app, name="patrol")
+app.add_typer(community.volunteers_app, name="volunteers")
+app.add_typer(community.points_app, name="points")
+app.add_typer(community.mall_app, name="mall")
+app.add_typer(buildings.app, name="buildings")
+app.add_typer(operations.app, name="operations")
+app.command("ledger")(community.ledger_command)
 app.command("escalate")(cases.escalate)
 app.command("check")(cases.check)
 app.command("hotspots")(analytics.hotspots)

@@ -39,7 +39,9 @@ def build(
     """
     from rich.progress import Progress
 
+    from grids.db import utcnow
     from grids.samples import DEFAULT_SEED, build_sample_city
+    from grids.samples.community import load_sample_community
     from grids.samples.load import has_units, load_sample_city, load_sample_patrols
     from grids.samples.sources import TAXONOMY, TOWNS, source_path
 
@@ -76,11 +78,17 @@ def build(
         progress.update(task, description="loading: patrol points and teams")
         with store_session(config) as session:
             load_sample_patrols(session, locator, out_dir)
+        progress.update(task, description="loading: volunteers, buildings, a past operation")
+        with store_session(config) as session:
+            community = load_sample_community(
+                session, locator, config.community_config(), now=utcnow()
+            )
     for report in reports:
         console.print(report.summary()[0])
         report.write(out_dir / f"import-{report.level}.json")
     console.print(
         f"sample city ready: {manifest.counts.get('grids')} grids, "
-        f"{manifest.counts.get('reports')} reports in {out_dir}; "
+        f"{manifest.counts.get('reports')} reports, {community.volunteers} volunteers, "
+        f"{community.buildings} buildings in {out_dir}; "
         f"validation reports in {out_dir}/import-*.json"
     )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from api.auth import CurrentOwn, CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
 from api.routers.locate import check_point
+from api.uploads import json_and_photos, validated
 from geo.crs import parse_crs, to_wgs84
 from grids.cases.intake import NewReport, add_event, require_role, submit
 from grids.cases.lifecycle import Action, apply_action
@@ -101,33 +101,8 @@ class ActionIn(BaseModel):
 
 async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
     """JSON, or multipart with a ``report`` field (JSON) and ``photos`` files."""
-    content_type = request.headers.get("content-type", "")
-    try:
-        if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_files=100)
-            raw = form.get("report")
-            if not isinstance(raw, str):
-                raise InvalidInput(
-                    "multipart reports need a 'report' field holding the JSON report"
-                )
-            body = json.loads(raw)
-            files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
-            photos = [(f.filename or "photo", await f.read()) for f in files]
-        elif content_type.startswith("application/json") or not content_type:
-            body = json.loads(await request.body())
-            photos = []
-        else:
-            raise InvalidInput("send the report as application/json or multipart/form-data")
-        return ReportIn.model_validate(body), photos
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InvalidInput(f"invalid report: {problems}") from exc
+    body, photos = await json_and_photos(request, "report")
+    return validated(ReportIn, body, "report"), photos
 
 
 @router.post(
@@ -336,13 +311,15 @@ async def add_photos(
                 note=f"{len(stored)} {kind} photo(s) added",
             )
             publish(session, "case.changed", case=item, data={"action": "photo", "by": user.name})
-            return [
+            added = [
                 {"id": p.id, "kind": p.kind, "url": f"/api/v1/cases/{item.id}/photos/{p.id}"}
                 for p in stored
             ]
     except BaseException:
         store.discard(stored)
         raise
+    store.keep(stored)
+    return added
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
@@ -377,8 +354,9 @@ def act(
 ) -> dict[str, Any]:
     """Move a case: acknowledge, verify, start, resolve, close, reopen, reassign, escalate, merge.
 
-    Send the version you saw (``If-Match`` or ``version``); a case changed
-    meanwhile, or in the wrong state, is a 409 that says why.
+    Send the version you saw (``If-Match``, or ``version`` in the body): without it the
+    answer is 428 Precondition Required; a case changed meanwhile, or in the wrong
+    state, is a 409 that says why.
     """
     expected = body.version
     if if_match:

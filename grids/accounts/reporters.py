@@ -23,6 +23,7 @@ import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grids.accounts.models import Reporter, User
@@ -67,22 +68,35 @@ def reporter_for(
     app_user_id: str | None,
     client_id: int | None = None,
 ) -> Reporter | None:
-    """The reporter of a submission, created on first use; None when no identity vouches."""
+    """The reporter of a submission, created on first use; None when no identity vouches.
+
+    Concurrent first reports of one reporter meet on the identity's unique key: the
+    insert runs in a savepoint, and the loser (which waited for the winner's commit)
+    reads the winner's row instead of failing the report.
+    """
     key = reporter_key(user, app_user_id, client_id=client_id)
     if key is None:
         return None
     identity_key = _hashed(key)
-    reporter = session.scalar(select(Reporter).where(Reporter.identity_key == identity_key))
-    if reporter is None:
-        personal = user is not None and key == f"user:{user.id}"
-        reporter = Reporter(
-            identity_key=identity_key,
-            pseudonym=pseudonym(secret, identity_key),
-            external_id=None if personal else app_user_id,
-            user_id=user.id if personal and user is not None else None,
-        )
-        session.add(reporter)
-        session.flush()
+    query = select(Reporter).where(Reporter.identity_key == identity_key)
+    reporter = session.scalar(query)
+    if reporter is not None:
+        return reporter
+    personal = user is not None and key == f"user:{user.id}"
+    reporter = Reporter(
+        identity_key=identity_key,
+        pseudonym=pseudonym(secret, identity_key),
+        external_id=None if personal else app_user_id,
+        user_id=user.id if personal and user is not None else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(reporter)
+    except IntegrityError:
+        found = session.scalar(query)
+        if found is None:
+            raise
+        return found
     return reporter
 
 

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from geo.h3cells import cells_to_parents
@@ -61,6 +61,8 @@ from grids.analytics.hotspots import case_unit_conditions, resolve_unit
 from grids.cases.models import OPEN_STATUSES, Case, CaseEvent, RewardEntry
 from grids.city.directory import Directory, UnitInfo
 from grids.city.models import Category
+from grids.community.models import PointsEntry
+from grids.community.points import report_points
 from grids.errors import InvalidInput
 
 PERIODS = ("day", "week", "month")
@@ -243,9 +245,13 @@ def _rewards(
         ]
         conditions.append(RewardEntry.grid_id.in_(grids))
     rows = session.execute(
-        select(RewardEntry.awarded_at, RewardEntry.amount_yuan, RewardEntry.points).where(
-            *conditions
+        select(
+            RewardEntry.awarded_at,
+            RewardEntry.amount_yuan,
+            func.coalesce(PointsEntry.delta, 0),
         )
+        .outerjoin(PointsEntry, report_points(RewardEntry.case_id))
+        .where(*conditions)
     ).all()
     frame = pd.DataFrame(rows, columns=["awarded_at", "yuan", "points"])
     frame["awarded_at"] = pd.to_datetime(frame["awarded_at"], utc=True)

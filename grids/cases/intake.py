@@ -33,6 +33,7 @@ from grids.cases.webhooks import enqueue
 from grids.city.dispatch import category_of
 from grids.city.locator import GridLocator
 from grids.city.models import Category
+from grids.community.buildings import link_case
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
 from grids.events import publish
@@ -119,9 +120,10 @@ def submit(
     """Record a report, or find the case a try with the same key made: ``(render(case), replayed)``.
 
     ``client_id`` is the Open311 client (API key) that files for its users.
-    Photos are checked and written before the transaction and removed again if
-    it fails; two concurrent tries with one key meet on the key's unique index,
-    and the loser returns the winner's case.
+    Photos are checked and written before the transaction, under temporary names
+    that they leave once it has committed, and removed again if it fails; two
+    concurrent tries with one key meet on the key's unique index, and the loser
+    returns the winner's case.
     """
     if idempotency_key:
         replay = _replay(sessions, user, idempotency_key, report, render)
@@ -143,7 +145,7 @@ def submit(
                 photos=stored,
                 client_id=client_id,
             )
-            return render(session, item), False
+            result = render(session, item)
     except IntegrityError:
         if store:
             store.discard(stored)
@@ -157,6 +159,9 @@ def submit(
         if store:
             store.discard(stored)
         raise
+    if store:
+        store.keep(stored)
+    return result, False
 
 
 def _replay(
@@ -336,6 +341,7 @@ def create_case(
         )
         assert row is not None
         row.case_id = item.id
+    link_case(session, item)
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
     publish(session, "case.created", case=item, data={"action": "report"})
     return item

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from grids.accounts.scope import served_grids
 from grids.cases.models import OPEN_STATUSES, Case, CaseEvent, RewardEntry
+from grids.cases.rewards import reward_view
 from grids.city.directory import Directory
 
 RULES = ("visible", "routing", "duplicates", "audit", "rewards")
@@ -185,6 +186,7 @@ def _rewards(session: Session) -> list[Violation]:
         verified[case_id].append(data or {})
     found = []
     for entry in session.scalars(select(RewardEntry).order_by(RewardEntry.case_id)):
+        paid = reward_view(session, entry)
         rows = verified.get(entry.case_id)
         if not rows:
             found.append(
@@ -195,14 +197,14 @@ def _rewards(session: Session) -> list[Violation]:
             continue
         recorded = [r["reward"] for r in rows if r.get("reward")]
         if recorded and not any(
-            Decimal(r["yuan"]) == entry.amount_yuan and r["points"] == entry.points
+            Decimal(r["yuan"]) == entry.amount_yuan and r["points"] == paid["points"]
             for r in recorded
         ):
             found.append(
                 Violation(
                     entry.case_id,
                     "rewards",
-                    f"the ledger pays {entry.amount_yuan} yuan and {entry.points} points, "
+                    f"the ledger pays {entry.amount_yuan} yuan and {paid['points']} points, "
                     f"the verify row recorded {recorded[-1]}",
                 )
             )

@@ -8,7 +8,9 @@
     imported: routed → closed (import_closed, at its own time) or routed (import_open)
 
 Every change is a compare-and-swap on ``version`` (one of two concurrent
-changes wins, the other gets :class:`Conflict`), writes one audit row, and
+changes wins, the other gets :class:`Conflict`); a person's change must name the
+version it was made on (:class:`VersionRequired` otherwise), so no change
+overwrites one its author never saw. It writes one audit row, and
 records its webhook deliveries, all in the caller's transaction. Officers act
 only on what is theirs to hold (:meth:`grids.accounts.scope.Scope.may_act`);
 positions arrive in any datum and are stored in WGS-84; a merge keeps the
@@ -38,10 +40,10 @@ from grids.cases.rewards import award, reward_view
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
 from grids.db import utcnow
-from grids.errors import Conflict, InvalidInput, NotFound
+from grids.errors import Conflict, GridwatchError, InvalidInput, NotFound
 from grids.events import publish
 
-__all__ = ["ALLOWED", "Action", "Conflict", "StaleVersion", "apply_action"]
+__all__ = ["ALLOWED", "Action", "Conflict", "StaleVersion", "VersionRequired", "apply_action"]
 
 ACTING_ROLES = ("officer", "dispatcher", "admin")
 DISPATCH_ROLES = ("dispatcher", "admin")
@@ -89,6 +91,11 @@ class StaleVersion(Conflict):
     def __init__(self, message: str, *, version: int, changed_by: str, changed_at: str) -> None:
         super().__init__(message)
         self.body = {"version": version, "changed_by": changed_by, "changed_at": changed_at}
+
+
+class VersionRequired(GridwatchError):
+    """A person's change that names no version (HTTP 428 Precondition Required): without it,
+    concurrent changes would each overwrite the others one after the other."""
 
 
 def stale(session: Session, item: Case, sent: int) -> StaleVersion:
@@ -153,7 +160,11 @@ def apply_action(
     user: User | None,
     now: dt.datetime | None = None,
 ) -> Case:
-    """Check and apply one action to a case the user may see; the caller commits."""
+    """Check and apply one action to a case the user may see; the caller commits.
+
+    A user must send the version they saw (``action.expected_version``); the service
+    itself (``user`` None: escalation) acts on the version it has just read.
+    """
     now = now or utcnow()
     if action.name not in ALLOWED:
         raise InvalidInput(f"unknown action {action.name!r}; use one of {sorted(ALLOWED)}")
@@ -173,6 +184,11 @@ def apply_action(
                 f"case {item.id} is held by {holder.code if holder else 'someone else'}; only "
                 "they, a chief of its grid or a dispatcher may act on it"
             )
+    if user is not None and action.expected_version is None:
+        raise VersionRequired(
+            f"{action.name} needs the version of the case you saw: send If-Match: <version> "
+            f"(case {item.id} is at version {item.version} now; read it again if unsure)"
+        )
     if action.expected_version is not None and action.expected_version != item.version:
         raise stale(session, item, action.expected_version)  # first: who got there before
     if item.status not in states:
@@ -387,7 +403,7 @@ def _award_data(context: _Context, item: Case, action: Action) -> dict[str, Any]
     entry, why = award(context.session, context.config, item, now=context.now)
     if entry is None:
         return {"reward": None, "no_reward": why}
-    return {"reward": reward_view(entry)}
+    return {"reward": reward_view(context.session, entry)}
 
 
 def _repoint_duplicates(context: _Context, item: Case, user: User | None) -> None:

@@ -154,7 +154,8 @@ class IdempotencyKey(Base):
 
 
 class RewardEntry(Base):
-    """The ledger: every award (红包 and points) for a verified valid report."""
+    """The money ledger: every award (红包) for a verified valid report; its points are an
+    entry of the one points ledger (``grids.community.points``)."""
 
     __tablename__ = "reward_ledger"
     __table_args__ = (
@@ -168,7 +169,6 @@ class RewardEntry(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     town_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     amount_yuan: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    points: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(200), default="")
     awarded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 

@@ -6,6 +6,12 @@ serial numbers), JPEG comments (COM), XMP, IPTC (APP13), PNG text chunks
 (tEXt, zTXt, iTXt, eXIf) and WebP metadata never reach the store. An
 embedded colour profile is applied to the pixels (converted to sRGB) and
 then dropped, so no profile's text survives either.
+
+A photo is written under a temporary name (``<name>.<pid>.part``) before its
+transaction and renamed to its own name after the commit (:meth:`PhotoStore.keep`),
+so a file under a photo's name always has its row. What a killed process left
+behind is swept at start-up (:meth:`PhotoStore.sweep`): a temporary file whose
+row was committed gets its name, any other is removed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grids.cases.models import Photo
 from grids.errors import InvalidInput
@@ -54,9 +62,14 @@ class PhotoStore:
     def path(self, photo: Photo) -> Path:
         return self.directory / photo.path
 
+    def pending(self, photo: Photo) -> Path:
+        """Where a photo's file waits for its transaction to commit."""
+        return self.directory / f"{photo.path}.{os.getpid()}{PENDING}"
+
     def store(self, data: bytes, filename: str, kind: str) -> Photo:
-        """Check, clean and write one photo; returns its (unsaved) row. The caller deletes
-        the file if the transaction fails (see :meth:`discard`)."""
+        """Check, clean and write one photo under a temporary name; returns its (unsaved)
+        row. The caller renames the file after the commit (:meth:`keep`), or deletes it if
+        the transaction fails (:meth:`discard`)."""
         if len(data) > self.max_bytes:
             raise PhotoTooLarge(
                 f"{filename}: {len(data) / 1e6:.1f} MB; photos may be at most "
@@ -85,19 +98,19 @@ class PhotoStore:
         today = dt.datetime.now(dt.UTC)
         folder = self.directory / f"{today:%Y}" / f"{today:%m}"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{uuid.uuid4().hex}{suffix}"
-        with open(path, "wb") as handle:
-            handle.write(out.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        return Photo(
+        photo = Photo(
             kind=kind,
-            path=str(path.relative_to(self.directory)),
+            path=str((folder / f"{uuid.uuid4().hex}{suffix}").relative_to(self.directory)),
             content_type=content_type,
             size=len(out.getvalue()),
             width=clean.width,
             height=clean.height,
         )
+        with open(self.pending(photo), "wb") as handle:
+            handle.write(out.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        return photo
 
     def store_all(self, files: list[tuple[str, bytes]], kind: str) -> list[Photo]:
         """Store several photos, all or none (the ones written are removed on a refusal)."""
@@ -111,10 +124,59 @@ class PhotoStore:
             raise
         return stored
 
-    def discard(self, photos: list[Photo]) -> None:
-        """Remove the files of photos whose case was not written."""
+    def keep(self, photos: list[Photo]) -> None:
+        """Give the files of photos whose rows were just committed their own names."""
         for photo in photos:
-            self.path(photo).unlink(missing_ok=True)
+            self.pending(photo).replace(self.path(photo))
+        for folder in {self.path(photo).parent for photo in photos}:
+            _sync_directory(folder)
+
+    def discard(self, photos: list[Photo]) -> None:
+        """Remove the files of photos whose rows were not written."""
+        for photo in photos:
+            self.pending(photo).unlink(missing_ok=True)
+
+    def sweep(self, session: Session) -> tuple[int, int]:
+        """Finish what killed processes left: a temporary file whose row was committed is
+        renamed to its own name, any other is removed; the files of live processes (say,
+        another worker of the service) are left alone. Returns (renamed, removed)."""
+        renamed = removed = 0
+        if not self.directory.is_dir():
+            return renamed, removed
+        for leftover in sorted(self.directory.rglob(f"*{PENDING}")):
+            final, _, pid = leftover.name.removesuffix(PENDING).rpartition(".")
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue
+            relative = str(leftover.with_name(final).relative_to(self.directory))
+            if session.scalar(select(Photo.id).where(Photo.path == relative)) is not None:
+                leftover.replace(leftover.with_name(final))
+                renamed += 1
+            else:
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return renamed, removed
+
+
+PENDING = ".part"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make renames in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def pixels_only(image: Image.Image) -> Image.Image:

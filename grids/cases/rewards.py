@@ -1,7 +1,8 @@
 """Rewards (红包) and points for verified valid reports, with daily caps per reporter.
 
-Every award is a row of the ledger; a case earns at most one (unique key),
-rejected and duplicate reports and reports without a reporter (staff, an app
+Every award is a row of the money ledger and its points an entry of the reporter's
+account in the one points ledger (``grids.community.points``); a case earns at most one
+award (unique keys), rejected and duplicate reports and reports without a reporter (staff, an app
 that named none of its users) earn nothing, and a reporter's awards of one
 local day never pass the caps. The verify step's audit row records the award,
 or why there is none.
@@ -24,6 +25,8 @@ from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, RewardEntry
 from grids.cases.queries import own_conditions, scope_conditions
 from grids.city.models import Category, Unit
+from grids.community.models import PointsEntry
+from grids.community.points import account_for, credit, report_points, reporter_points_between
 from grids.errors import InvalidInput
 
 GROUPS = ("reporter", "grid", "town")
@@ -43,19 +46,18 @@ def award(
     tz = ZoneInfo(config.timezone)
     local = now.astimezone(tz)
     day_start = dt.datetime.combine(local.date(), dt.time(), tz)
-    paid_yuan, paid_points = session.execute(
-        select(
-            func.coalesce(func.sum(RewardEntry.amount_yuan), 0),
-            func.coalesce(func.sum(RewardEntry.points), 0),
-        ).where(
+    day_end = day_start + dt.timedelta(days=1)
+    paid_yuan = session.scalar(
+        select(func.coalesce(func.sum(RewardEntry.amount_yuan), 0)).where(
             RewardEntry.reporter_id == item.reporter_id,
             RewardEntry.awarded_at >= day_start,
-            RewardEntry.awarded_at < day_start + dt.timedelta(days=1),
+            RewardEntry.awarded_at < day_end,
         )
-    ).one()
+    )
+    paid_points = reporter_points_between(session, item.reporter_id, day_start, day_end)
     cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
-    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan)))
-    points = max(0, min(category.points, config.reward_daily_cap_points - int(paid_points)))
+    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan or 0)))
+    points = max(0, min(category.points, config.reward_daily_cap_points - paid_points))
     capped = yuan < category.reward_yuan or points < category.points
     if yuan == 0 and points == 0:
         return None, CAP_REACHED
@@ -65,22 +67,35 @@ def award(
         grid_id=item.grid_id,
         town_id=item.town_id,
         amount_yuan=yuan,
-        points=points,
         note=CAP_REACHED if capped else "",
         awarded_at=now,
     )
     session.add(entry)
+    if points > 0:
+        credit(
+            session,
+            account_for(session, reporter_id=item.reporter_id),
+            points,
+            source="report",
+            ref=f"case:{item.id}",
+            reason=f"verified report #{item.id} ({category.code})",
+            at=now,
+            case_id=item.id,
+        )
     return entry, ""
 
 
-def reward_view(entry: RewardEntry) -> dict[str, Any]:
-    """An award as the API and the audit row show it."""
-    return {"yuan": _yuan(entry.amount_yuan), "points": entry.points, "note": entry.note}
+def reward_view(session: Session, entry: RewardEntry) -> dict[str, Any]:
+    """An award as the API and the audit row show it: the yuan and the points it earned."""
+    points = session.scalar(
+        select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(report_points(entry.case_id))
+    )
+    return {"yuan": _yuan(entry.amount_yuan), "points": int(points or 0), "note": entry.note}
 
 
 def reward_of(session: Session, case_id: int) -> dict[str, Any] | None:
     entry = session.scalar(select(RewardEntry).where(RewardEntry.case_id == case_id))
-    return reward_view(entry) if entry is not None else None
+    return reward_view(session, entry) if entry is not None else None
 
 
 def totals(
@@ -96,18 +111,21 @@ def totals(
     ``scope`` (staff), or of the caller's ``own`` reports (a reporter)."""
     if by not in GROUPS:
         raise InvalidInput(f"by must be one of {list(GROUPS)}, got {by!r}")
+    points = func.sum(func.coalesce(PointsEntry.delta, 0))
     if by == "reporter":
         key = Reporter.pseudonym
-        query = select(
-            key, func.sum(RewardEntry.amount_yuan), func.sum(RewardEntry.points), func.count()
-        ).join(Reporter, Reporter.id == RewardEntry.reporter_id)
+        query = select(key, func.sum(RewardEntry.amount_yuan), points, func.count()).join(
+            Reporter, Reporter.id == RewardEntry.reporter_id
+        )
     else:
         column = RewardEntry.grid_id if by == "grid" else RewardEntry.town_id
         key = Unit.code
-        query = select(
-            key, func.sum(RewardEntry.amount_yuan), func.sum(RewardEntry.points), func.count()
-        ).join(Unit, Unit.id == column)
-    query = query.join(Case, Case.id == RewardEntry.case_id)
+        query = select(key, func.sum(RewardEntry.amount_yuan), points, func.count()).join(
+            Unit, Unit.id == column
+        )
+    query = query.join(Case, Case.id == RewardEntry.case_id).outerjoin(
+        PointsEntry, report_points(RewardEntry.case_id)
+    )
     if own is not None:
         query = query.where(*own_conditions(own))
     elif scope is not None:

@@ -7,6 +7,7 @@ keeps one per process and rebuilds it when an import changes the store.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,10 @@ from geo.crs import to_wgs84, validate_coordinates
 from grids.city.directory import Directory
 from grids.city.dispatch import RoutingDecision, decide
 from grids.city.models import StoreRevision, Unit
+from grids.db import STORE_UNREACHABLE
 from grids.errors import NotReady
+
+log = logging.getLogger("gridwatch")
 
 
 class GridLocator:
@@ -187,14 +191,26 @@ class LocatorCache:
         self._locator: GridLocator | None = None
         self._checked = 0.0
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a locator is in memory (it answers even while the store is down)."""
+        return self._locator is not None
+
     def get(self) -> GridLocator:
+        """The locator; while the store cannot be reached, the one already loaded (so
+        locating keeps answering from memory through an outage)."""
         now = time.monotonic()
         locator = self._locator
         if locator is not None and now - self._checked < self._check_seconds:
             return locator
         with self._lock:
-            if self._locator is None or self._revision() != self._locator.directory.revision:
-                self._locator = self._load()
+            try:
+                if self._locator is None or self._revision() != self._locator.directory.revision:
+                    self._locator = self._load()
+            except STORE_UNREACHABLE as exc:
+                if self._locator is None:
+                    raise
+                log.warning("store unreachable (%s); locating with the grids in memory", exc)
             self._checked = time.monotonic()
             return self._locator
 

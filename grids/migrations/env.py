@@ -7,7 +7,9 @@ from sqlalchemy import text
 
 import grids.accounts.models
 import grids.cases.models
-import grids.patrols.models  # noqa: F401 - and the patrol tables
+import grids.community.models
+import grids.events
+import grids.patrols.models  # noqa: F401 - and the patrol and community tables
 from grids.city.models import Base
 
 config = context.config

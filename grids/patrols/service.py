@@ -249,7 +249,7 @@ def attendance(session: Session, team: Team, day: dt.date, timezone: str) -> dic
     team_points: set[int] = set()
     team_seconds = 0.0
     for entry in members.values():
-        shifts = _shifts(entry["times"])
+        shifts = patrol_shifts(entry["times"])
         seconds = sum((b - a).total_seconds() for a, b in shifts)
         team_seconds += seconds
         team_points |= entry["points"]
@@ -276,7 +276,7 @@ def attendance(session: Session, team: Team, day: dt.date, timezone: str) -> dic
     }
 
 
-def _shifts(times: list[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
+def patrol_shifts(times: list[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
     """Runs of check-ins with no pause longer than ``SHIFT_GAP``."""
     shifts: list[tuple[dt.datetime, dt.datetime]] = []
     for at in times:

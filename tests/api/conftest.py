@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import shapely.geometry
@@ -146,3 +148,58 @@ def photo_bytes() -> bytes:
 
 def photo_path(settings: Settings, relative: str) -> Path:
     return settings.photo_dir / relative
+
+
+@dataclass
+class Community:
+    env: CaseEnv
+    town: str
+    community: str
+    town_id: int
+    team: str
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.env.headers(who)
+
+    def get(self, path: str, who: str = "admin", **params: Any) -> Any:
+        return self.env.client.get(path, params=params, headers=self.headers(who))
+
+    def post(self, path: str, who: str = "admin", body: Any = None, **params: Any) -> Any:
+        return self.env.client.post(path, json=body, params=params, headers=self.headers(who))
+
+    def volunteer(self, code: str, **fields: Any) -> dict[str, Any]:
+        body = {
+            "code": code,
+            "kind": "义警",
+            "name": f"王{code}",
+            "phone": "13900000000",
+            "unit": self.community,
+            "team": self.team,
+            **fields,
+        }
+        response = self.post("/api/v1/volunteers", "admin", body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def com(case_env: CaseEnv) -> Iterator[Community]:
+    with case_env.store.transaction() as session:
+        demo = session.scalar(select(Unit).where(Unit.code == case_env.demo_grid))
+        assert demo is not None and demo.parent is not None and demo.parent.parent is not None
+        town, community = demo.parent.parent, demo.parent
+        _, token = create_user(session, "义警队长", "patrol_leader", scope_code=town.code)
+        case_env.tokens["leader"] = token
+        town_code, community_code, town_id = town.code, community.code, town.id
+    team = case_env.client.post(
+        "/api/v1/patrols/teams",
+        json={"code": "VT1", "name": "志愿巡逻队", "town": town_code},
+        headers=case_env.headers("admin"),
+    )
+    assert team.status_code == 201, team.text
+    yield Community(case_env, town_code, community_code, town_id, "VT1")
+
+
+def local_month(at: dt.datetime) -> str:
+    """The month of a moment in the sample city's time zone (YYYY-MM)."""
+    return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")

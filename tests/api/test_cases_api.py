@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from grids.cases.models import Case, CaseEvent, Photo, RewardEntry
+from grids.community.models import PointsEntry
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import CaseEnv
 
@@ -78,13 +79,17 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
     )
     with case_env.store.sessions() as session:
         reward = session.scalar(select(RewardEntry).where(RewardEntry.case_id == case["id"]))
-    assert reward is not None and float(reward.amount_yuan) > 0 and reward.points > 0
+        points = session.scalar(  # the points are an entry of the one points ledger
+            select(PointsEntry.delta).where(PointsEntry.case_id == case["id"])
+        )
+    assert reward is not None and float(reward.amount_yuan) > 0 and points
+    assert points > 0
     mine = case_env.client.get("/api/v1/my/cases", headers=case_env.headers("citizen")).json()
     followed = next(m for m in mine if m["id"] == case["id"])
     assert followed["status"] == "closed"
     assert followed["reward"] == {
         "yuan": str(reward.amount_yuan),
-        "points": reward.points,
+        "points": points,
         "note": reward.note,
     }
     assert [s["status"] for s in followed["steps"]] == [

@@ -139,7 +139,12 @@ def test_bad_grid_queries_are_refused(client: TestClient, params: dict) -> None:
 
 
 def test_health(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "schema": head_revision()}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "store": "ok",
+        "schema": head_revision(),
+        "locate": "ok",
+    }
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:

@@ -50,6 +50,13 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "route": ["{points}", "--out", "{tmp}/routed.csv"],
     "patrol plan": ["--start", "23.02,113.75", "--out", "{tmp}/plan.json"],
     "patrol import-points": ["{patrol_points}"],
+    "volunteers import": ["{volunteers}"],
+    "volunteers rate": ["--month", "2026-11"],
+    "points credit-hours": ["--month", "2026-11"],
+    "mall add": ["--code", "CUP", "--name", "保温杯", "--cost", "200", "--stock", "5"],
+    "buildings import": ["{buildings}"],
+    "operations close": ["OP1"],
+    "ledger": ["attendance", "--team", "T1", "--month", "2026-11", "--out", "{tmp}/kq.xlsx"],
 }
 #: The same commands without the store: given files instead, or asked for nothing from it.
 STORELESS = {
@@ -95,7 +102,15 @@ def inputs(tmp_path: Path) -> dict[str, str]:
         geometry=[shapely.Point(113.75, 23.02)],
         crs=4326,
     ).to_file(patrol_points)
+    volunteers = tmp_path / "volunteers.csv"
+    volunteers.write_text("code,kind,name,phone,unit,team,skills\nV1,义警,王五,,A,,\n")
+    buildings = tmp_path / "buildings.csv"
+    buildings.write_text(
+        "code,name,address,units,lat,lon,head\nB1,幸福楼,幸福路1号,24,23.02,113.75,\n"
+    )
     return {
+        "volunteers": str(volunteers),
+        "buildings": str(buildings),
         "tmp": str(tmp_path),
         "towns": str(towns),
         "people": str(people),

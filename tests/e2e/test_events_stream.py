@@ -39,17 +39,21 @@ def report(base: str, token: str, category: str = "garbage_piled", dlat: float =
     return created.json()
 
 
-def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Path) -> None:
-    if city_store.backend != "sqlite":
-        pytest.skip("the in-process bus; PostgreSQL is the two-process test below")
-    settings = Settings(
+def quiet_settings(city_store: Store, tmp_path: Path) -> Settings:
+    """The service on the city store, without background workers."""
+    return Settings(
         database_url=city_store.url,
         data_dir=tmp_path,
         escalation_interval_s=0,
         webhook_interval_s=0,
         secret_key="events",
     )
-    with serve(settings) as base:
+
+
+def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Path) -> None:
+    if city_store.backend != "sqlite":
+        pytest.skip("the in-process bus; PostgreSQL is the two-process test below")
+    with serve(quiet_settings(city_store, tmp_path)) as base:
         tokens = make_users(city_store, *_two_grids(base))
         url = f"{base}/api/v1/events"
         streams = {
@@ -170,3 +174,59 @@ def test_two_service_processes_share_one_stream_on_postgresql(
         again = resumed.wait_for(lambda e: e.data.get("case_id") == later["id"], timeout=5)
         assert again.kind == "case.created"
         resumed.close()
+
+
+def test_the_staffing_board_is_pushed_to_the_towns_console(
+    city_store: Store, tmp_path: Path
+) -> None:
+    """A duty check-in at an operation's point reaches the town's dispatchers at once with
+    the board; other towns and reporters hear nothing of it."""
+    if city_store.backend != "sqlite":
+        pytest.skip("the same bus as above; PostgreSQL's fan-out is tested below")
+    import datetime as dt
+
+    with serve(quiet_settings(city_store, tmp_path)) as base:
+        tokens = make_users(city_store, *_two_grids(base))
+        located = httpx.get(f"{base}/api/v1/locate", params={"lat": DEMO_LAT, "lon": DEMO_LON})
+        town = located.json()["town"]["code"]
+        community = located.json()["path"][-2]["code"]
+        url = f"{base}/api/v1/events"
+        streams = {
+            who: EventReader(url, auth(tokens[who]))
+            for who in ("dispatcher", "far_dispatcher", "citizen")
+        }
+        for stream in streams.values():
+            stream.wait_for(lambda e: e.kind == "ready")
+        admin = auth(tokens["admin"])
+        volunteer = {"code": "SSE-V1", "kind": "义警", "name": "周一", "unit": community}
+        assert httpx.post(f"{base}/api/v1/volunteers", json=volunteer, headers=admin).is_success
+        now = dt.datetime.now(dt.UTC)
+        window = {
+            "starts_at": (now - dt.timedelta(hours=1)).isoformat(),
+            "ends_at": (now + dt.timedelta(hours=1)).isoformat(),
+        }
+        operation = {
+            "code": "OP-SSE",
+            "name": "演唱会安保",
+            "town": town,
+            **window,
+            "points": [
+                {"code": "P1", "name": "北门", "lat": DEMO_LAT, "lon": DEMO_LON, "headcount": 1}
+            ],
+            "shifts": [{"code": "S1", **window}],
+        }
+        assert httpx.post(f"{base}/api/v1/operations", json=operation, headers=admin).is_success
+        checkin = {"volunteer": "SSE-V1", "at": now.isoformat(), "lat": DEMO_LAT, "lon": DEMO_LON}
+        posted = httpx.post(
+            f"{base}/api/v1/operations/OP-SSE/checkins",
+            json={"checkins": [checkin]},
+            headers=admin,
+        )
+        assert posted.status_code == 200, posted.text
+        pushed = streams["dispatcher"].wait_for(lambda e: e.kind == "operation.staffing")
+        assert pushed.data["operation"] == "OP-SSE" and pushed.data["counts"]["staffed"] == 1
+        assert "周一" not in str(pushed.data)
+        for who in ("far_dispatcher", "citizen"):
+            assert not [e for e in streams[who].drain() if e.kind == "operation.staffing"], who
+        for stream in streams.values():
+            stream.close()

@@ -198,22 +198,23 @@ def plant(http: httpx.Client, tokens: dict[str, str]) -> list[int]:
         assert response.status_code == 201, response.text
         made = response.json()
         ids.append(int(made["id"] if isinstance(made, dict) else made[0]["service_request_id"]))
-    for case_id in ids:  # verified (rewards), then the first one closed
-        for action, body in (
-            ("acknowledge", {}),
-            ("verify", {"valid": True, "lat": DEMO_LAT, "lon": DEMO_LON}),
-        ):
-            done = http.post(
-                f"/api/v1/cases/{case_id}/{action}", json=body, headers=auth(tokens, "officer")
-            )
-            assert done.status_code == 200, done.text
-    for who, action, body in (
-        ("officer", "start", {}),
-        ("officer", "resolve", {"note": "已清理"}),
-        ("dispatcher", "close", {}),
-    ):
-        done = http.post(f"/api/v1/cases/{ids[0]}/{action}", json=body, headers=auth(tokens, who))
+    versions = {case_id: 1 for case_id in ids}
+
+    def act(case_id: int, who: str, action: str, body: dict[str, Any]) -> None:
+        done = http.post(
+            f"/api/v1/cases/{case_id}/{action}",
+            json=body,
+            headers=auth(tokens, who, **{"If-Match": str(versions[case_id])}),
+        )
         assert done.status_code == 200, done.text
+        versions[case_id] = done.json()["version"]
+
+    for case_id in ids:  # verified (rewards), then the first one closed
+        act(case_id, "officer", "acknowledge", {})
+        act(case_id, "officer", "verify", {"valid": True, "lat": DEMO_LAT, "lon": DEMO_LON})
+    act(ids[0], "officer", "start", {})
+    act(ids[0], "officer", "resolve", {"note": "已清理"})
+    act(ids[0], "dispatcher", "close", {})
     return ids
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -222,7 +222,8 @@ def attempt(world: World, user: User, case_id: int, action: Action) -> str:
         with world.store.transaction() as session:
             require_role(user, *STAFF)
             item = get_case(session, case_id, scope_of(user, world.directory))
-            apply_action(session, world.directory, world.config, item, action, user=user)
+            seen = replace(action, expected_version=item.version)  # as the page sends it
+            apply_action(session, world.directory, world.config, item, seen, user=user)
     except Forbidden:
         return "forbidden"
     except NotFound:

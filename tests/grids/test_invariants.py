@@ -158,7 +158,6 @@ def test_a_reward_without_its_verify_row_is_reported(broken: Broken) -> None:
                 case_id=case_id,
                 reporter_id=item.reporter_id,
                 amount_yuan=Decimal("5.00"),
-                points=3,
                 awarded_at=dt.datetime.now(dt.UTC),
             )
         )

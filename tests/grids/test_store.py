@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
 import shapely
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 
 from grids.city.models import Unit
-from grids.db import current_revision, head_revision, upgrade_schema
+from grids.db import (
+    current_revision,
+    head_revision,
+    make_engine,
+    session_factory,
+    transaction,
+    upgrade_schema,
+)
 from tests.conftest import Store
 
 
@@ -69,3 +81,29 @@ def test_postgis_has_real_geometry_columns_with_a_gist_index(store: Store) -> No
     assert tuple(column) == ("MULTIPOLYGON", 4326)
     assert "USING gist (geom)" in index
     assert covered == "C"
+
+
+def test_sqlite_writers_of_one_process_take_turns_and_never_see_the_lock(tmp_path: Path) -> None:
+    """32 threads writing at once through ``transaction``, with SQLite told not to wait at
+    all for its lock: every write lands, none fails with "database is locked" (the
+    process's writers queue on one lock instead of racing for SQLite's)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+
+    @event.listens_for(engine, "connect")
+    def _no_waiting(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (i INTEGER)"))
+    sessions = session_factory(engine)
+
+    def write(i: int) -> None:
+        with transaction(sessions) as session:
+            session.execute(text("INSERT INTO t VALUES (:i)"), {"i": i})
+            time.sleep(0.005)  # a transaction that takes a moment, so the writers overlap
+
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(write, range(32)))  # re-raises the first "database is locked"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 32
+    engine.dispose()

@@ -23,6 +23,7 @@ from grids.analytics.summaries import period_of, summarise
 from grids.cases.models import Case, CaseEvent, RewardEntry
 from grids.city.directory import Directory, UnitInfo
 from grids.city.models import Category
+from grids.community.models import PointsEntry
 from grids.errors import InvalidInput, NotFound
 from tests.analytics_support import SUMMARY_DAY, TZ, ZONE, make_history
 from tests.conftest import Store
@@ -40,6 +41,10 @@ def rows(city_store: Store, history: dict[str, int]) -> dict[str, Any]:
             "cases": session.scalars(select(Case)).all(),
             "events": session.scalars(select(CaseEvent)).all(),
             "rewards": session.scalars(select(RewardEntry)).all(),
+            "points": {  # a reward's points are an entry of the one points ledger
+                e.case_id: e.delta
+                for e in session.scalars(select(PointsEntry).where(PointsEntry.source == "report"))
+            },
             "categories": {c.id: c for c in session.scalars(select(Category))},
             "directory": Directory.load(session),
         }
@@ -152,7 +157,7 @@ def expected(rows: dict[str, Any], unit: UnitInfo | None, day: dt.date) -> dict[
             "yuan": str(
                 sum((Decimal(r.amount_yuan) for r in paid), Decimal(0)).quantize(Decimal("0.01"))
             ),
-            "points": sum(r.points for r in paid),
+            "points": sum(rows["points"].get(r.case_id, 0) for r in paid),
             "awards": len(paid),
         },
         "top_categories": [

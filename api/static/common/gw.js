@@ -100,7 +100,7 @@ function enlarge(src) {
 // One EventSource per page: the browser reconnects by itself and sends Last-Event-ID.
 export function live(onEvent, onState = () => {}) {
   const source = new EventSource("/api/v1/events");
-  const kinds = ["ready", "reset", "case.created", "case.changed", "case.escalated", "case.message"];
+  const kinds = ["ready", "reset", "case.created", "case.changed", "case.escalated", "case.message", "operation.staffing"];
   for (const kind of kinds) {
     source.addEventListener(kind, (message) => onEvent(kind, JSON.parse(message.data || "{}")));
   }

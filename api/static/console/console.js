@@ -6,6 +6,11 @@ import {
 } from "/static/common/gw.js";
 
 addWords({
+  op_counts: { zh: "在岗 {s} · 缺员 {u} · 空岗 {e}", en: "staffed {s} · understaffed {u} · empty {e}" },
+  op_staffed: { zh: "在岗", en: "staffed" }, op_understaffed: { zh: "缺员", en: "understaffed" },
+  op_empty: { zh: "空岗", en: "empty" }, op_off: { zh: "非值守时段", en: "between shifts" },
+  op_closed: { zh: "已结束", en: "closed" },
+  buildings: { zh: "出租屋", en: "Rental buildings" }, next_inspection: { zh: "下次检查", en: "next inspection" },
   title: { zh: "智网调度台", en: "dispatch console" }, nav_hotspots: { zh: "热点图", en: "Hot spots" },
   nav_emerging: { zh: "新兴热点", en: "Emerging" }, nav_week: { zh: "周汇报", en: "Weekly report" },
   live: { zh: "实时", en: "live" }, sign_out: { zh: "退出", en: "Sign out" },
@@ -59,7 +64,13 @@ const hotLayer = L.geoJSON(null, {
   onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.class} · ${f.properties.count}`),
 }).addTo(map);
 const caseLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false }).addTo(map);
-L.control.layers(null, { [t("grid")]: gridLayer, ["Gi* hot spots"]: hotLayer, ["#"]: caseLayer }, { collapsed: true }).addTo(map);
+// rental buildings (楼栋/出租屋) with their head and next inspection; red when overdue
+const buildingLayer = L.geoJSON(null, {
+  pointToLayer: (f, at) => L.circleMarker(at, { radius: 4, weight: 1 }),
+  style: (f) => ({ color: f.properties.overdue ? "#c62828" : "#5d4037", weight: 1, fillOpacity: 0.3 }),
+  onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name} · ${f.properties.units} · ${t("next_inspection")} ${f.properties.next_due}`),
+});
+L.control.layers(null, { [t("grid")]: gridLayer, ["Gi* hot spots"]: hotLayer, ["#"]: caseLayer, [t("buildings")]: buildingLayer }, { collapsed: true }).addTo(map);
 
 function say(text) { $("message").textContent = text || ""; }
 
@@ -166,6 +177,13 @@ async function loadGrids() {
   } catch (error) { say(error.message); }
 }
 
+async function loadBuildings() {
+  try {
+    buildingLayer.clearLayers();
+    buildingLayer.addData(shiftGeoJSON(await api("/api/v1/buildings")));
+  } catch (error) { buildingLayer.clearLayers(); } // a role that sees no buildings: no layer
+}
+
 async function loadHotspots() {
   try {
     const data = await api("/api/v1/hotspots?res=8&k=1");
@@ -262,8 +280,25 @@ const refresh = debounce(async (caseIds) => {
     if (!typing) await select(state.selected, { pan: false });
   }
 }, 120);
+// the staffing board of a major-event operation (重大活动安保), pushed on every check-in,
+// roster change and the closing: one line per operation, each point a coloured dot
+const boards = {};
+const STATE_COLOURS = { staffed: "#2e7d32", understaffed: "#f9a825", empty: "#c62828", off: "#9e9e9e" };
+function renderStaffing(data) {
+  boards[data.operation] = data;
+  const box = $("staffing");
+  box.replaceChildren(...Object.values(boards).map((b) => el("p", { class: "staffing", "data-operation": b.operation },
+    el("strong", {}, `${b.name} `),
+    `${b.status === "closed" ? t("op_closed") : (b.shift || "—")} · `,
+    t("op_counts", { s: b.counts.staffed, u: b.counts.understaffed, e: b.counts.empty }), " ",
+    ...b.points.map((p) => el("span", { class: "point", title: `${p.point} ${p.name}: ${p.present}/${p.headcount} (${t("op_" + p.state)})`, style: `color:${STATE_COLOURS[p.state]}`, "data-state": p.state }, "●")),
+  )));
+  box.hidden = false;
+}
+
 let pending = new Set();
 live((kind, data) => {
+  if (kind === "operation.staffing") { renderStaffing(data); return; }
   if (data.case_id) pending.add(data.case_id);
   if (kind === "case.created" && data.case_id) say(t("new_case", { id: data.case_id }));
   const ids = pending;
@@ -319,3 +354,4 @@ setLang(getLang());
 applyLang();
 loadQueue().then(loadGrids);
 loadHotspots();
+loadBuildings();
