@@ -159,6 +159,12 @@ def _conditional_permutations(
     of positions per permutation is shared by all cells (each cell skips
     itself), which keeps every cell's null distribution exact and the work
     vectorised over cells.
+
+    The draws follow esda's seed semantics (``esda.crand.vec_permutations``
+    without numba): a legacy ``RandomState(seed)``, then
+    ``choice(n - 1, max_card, replace=False)`` per permutation, so for binary
+    weights the p-values equal ``esda.G_Local(..., permutations, seed)``'s
+    ``p_sim`` exactly (with numba, esda draws from numba's own generator).
     """
     n = len(x)
     coo = w.tocoo()
@@ -181,7 +187,7 @@ def _conditional_permutations(
     dense_w[row, slot] = data
     if max_card > n - 1:
         raise GeoInputError("a neighbourhood is larger than the rest of the field")
-    rng = np.random.default_rng(seed)
+    rng = np.random.RandomState(seed)
     own = np.arange(n)[:, None]
     base = self_w * x
     larger = np.zeros(n, dtype=np.int64)
@@ -397,18 +403,22 @@ def hotspot_table(
 
     ``gi_p`` is never corrected; ``gi_p_fdr`` is its Benjamini–Hochberg
     adjustment; ``gi_bin``/``class`` use the corrected values when ``fdr``.
+    With ``permutations`` (permutation inference), ``gi_p_sim`` is esda's
+    one-sided pseudo p-value and the classes (and ``gi_p_fdr``) come from
+    the two-sided pseudo p-value ``min(1, 2 gi_p_sim)`` instead of ``gi_p``.
     """
     cells = np.asarray(cells, dtype=np.uint64).ravel()
     counts = np.asarray(counts).ravel()
     gi = gi_star(cells, counts, k=k, kernel=kernel, permutations=permutations, seed=seed)
-    bins, labels = classify(gi.z, gi.p, fdr=fdr)
+    p = gi.p if gi.p_sim is None else np.minimum(1.0, 2.0 * gi.p_sim)
+    bins, labels = classify(gi.z, p, fdr=fdr)
     table = pd.DataFrame(
         {
             "cell": cells_to_strings(cells),
             "count": counts,
             "gi_z": gi.z,
             "gi_p": gi.p,
-            "gi_p_fdr": fdr_bh(gi.p),
+            "gi_p_fdr": fdr_bh(p),
             "gi_bin": bins,
             "class": labels,
         }

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
     from grids.analytics import hotspots as analytics
+    from grids.analytics.minimums import Inference
 
 TABLE_OUTPUTS = (".csv", ".parquet", ".geojson", ".html")
 SUMMARY_OUTPUTS = (".html", ".json", ".csv")
@@ -289,24 +290,36 @@ class _PointFile:
 
 
 def _hotspots_of_file(
-    file: _PointFile, *, res: int, k: int, kernel: str, fdr: bool
+    file: _PointFile, *, res: int, k: int, kernel: str, fdr: bool, inference: Inference
 ) -> analytics.Analysis:
     from geo.aggregate import complete_field, counts_per_cell
     from geo.hotspots import hotspot_table
+    from grids.analytics.minimums import check_hotspot_field
 
     cells, _ = file.points()
     file.step("counting")
     held, counts = counts_per_cell(cells, res)
     field, values = complete_field(file.area_cells(held, res, k), held, counts)
+    check_hotspot_field(values)
     file.step(f"Gi* on {len(field):,} cells")
-    table = hotspot_table(field, values, k=k, kernel=kernel, fdr=fdr)
-    return file.analysis(cells, table, res=res, k=k, kernel=kernel, fdr=fdr)
+    table = hotspot_table(
+        field,
+        values,
+        k=k,
+        kernel=kernel,
+        fdr=fdr,
+        permutations=inference.draws,
+        seed=inference.seed,
+    )
+    params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr} | inference.describe()
+    return file.analysis(cells, table, **params)
 
 
 def _emerging_of_file(file: _PointFile, *, res: int, k: int, freq: str) -> analytics.Analysis:
     from geo.aggregate import counts_per_cell
     from geo.emerging import emerging_hotspots
     from grids.analytics import hotspots as analytics
+    from grids.analytics.minimums import check_time_steps
 
     cells, times = file.points(need_times=True)
     assert times is not None  # points() refuses a file without times when they are needed
@@ -323,6 +336,7 @@ def _emerging_of_file(file: _PointFile, *, res: int, k: int, freq: str) -> analy
         end=file.selection.last_instant,
         tz=file.config.timezone,
     )
+    check_time_steps(int(table["n_bins"].max()) if len(table) else 0, freq)
     return file.analysis(cells, table, res=res, k=k, freq=freq)
 
 
@@ -343,8 +357,8 @@ def _analyse(
     config = settings()
     _check_out(out, TABLE_OUTPUTS)
     with reported_errors(), progress_bar() as progress:
-        checked = {name: value for name, value in params.items() if name != "fdr"}
-        analytics.check_parameters(**checked)  # (fdr is a switch: nothing to check)
+        checked = {n: v for n, v in params.items() if n not in ("fdr", "inference")}
+        analytics.check_parameters(**checked)  # (fdr is a switch, inference checked itself)
         selection = options.selection(config)
         task = progress.add_task("reading points", total=4)
         if points is None:
@@ -385,6 +399,7 @@ def _write(
     from geo.points import write_table
 
     table = analysis.table
+    columns = columns + [c for c in ("gi_p_sim",) if c in table.columns]
     suffix = out.suffix.lower()
     if suffix in (".csv", ".parquet"):
         write_table(table[columns], out)
@@ -434,16 +449,28 @@ def hotspots(
         str, typer.Option(help="uniform, triangular, quadratic, quartic, gaussian")
     ] = "uniform",
     fdr: Annotated[bool, typer.Option(help="Classes with FDR correction")] = True,
+    inference: Annotated[
+        str, typer.Option(help="normal (z-score p-values) or permutation (pseudo p-values)")
+    ] = "normal",
+    permutations: Annotated[
+        int, typer.Option(help="Conditional permutations with --inference permutation")
+    ] = 999,
+    seed: Annotated[int | None, typer.Option(help="Seed of the permutations")] = None,
     *,
     options: PointOptions,
 ) -> None:
     """Getis-Ord Gi* hot spots: every cell of the field (zeros included) with
-    cell, count, gi_z, gi_p, gi_p_fdr, class; or the map (.html).
+    cell, count, gi_z, gi_p, gi_p_fdr, class (gi_p_sim with --inference permutation);
+    or the map (.html). Refused (exit 2) below 30 cells with reports.
 
     Example: gridwatch hotspots reports.csv --res 9 --k 1 --time-col occurred_at
     --since 2026-10-01 --grids city.gpkg --layer grids --out hotspots.geojson
     """
-    params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr}
+    from grids.analytics.minimums import Inference
+
+    with reported_errors():
+        chosen = Inference(inference, permutations, seed)
+    params = {"res": res, "k": k, "kernel": kernel, "fdr": fdr, "inference": chosen}
     _analyse("hotspots", points, out, options, params)
 
 
@@ -459,6 +486,7 @@ def emerging(
 ) -> None:
     """Emerging hot spots (ArcGIS's classes: new, consecutive, intensifying, persistent,
     diminishing, sporadic, oscillating, historical): every cell with its pattern.
+    Refused (exit 2) below 10 time steps.
 
     A file needs --time-col. Example: gridwatch emerging reports.parquet --time-col
     occurred_at --res 8 --freq week --out emerging.csv

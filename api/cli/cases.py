@@ -120,7 +120,10 @@ def import_open311(
         Path | None, typer.Option(help='JSON file {"service_code": "category_code"}')
     ] = None,
 ) -> None:
-    """Import service requests as cases, keeping their ids and status; idempotent.
+    """Import service requests as cases by the rules of intake, keeping their ids, status
+    and times; idempotent. Rows outside the service area (or otherwise refused) are
+    listed with their row and reason; exit status 2 when nothing was imported (unless
+    every row was there already).
 
     Example: gridwatch import open311 requests.json --source bloomington
     --default-category garbage_piled --category-map codes.json
@@ -131,7 +134,7 @@ def import_open311(
     config = settings()
     locator = load_locator(config)
     with store_session(config) as session:
-        imported, skipped, problems = import_requests(
+        result = import_requests(
             session,
             locator,
             config.case_config(),
@@ -140,9 +143,9 @@ def import_open311(
             default_category=default_category,
             category_map=mapping,
         )
-    console.print(f"{imported} imported, {skipped} already there, {len(problems)} skipped")
-    for problem in problems[:20]:
-        console.print(f"  {problem}")
+    console.print(result.summary(), markup=False, highlight=False)
+    if result.imported == 0 and result.refused:
+        raise typer.Exit(2)
 
 
 def _category_map(path: Path | None) -> dict[str, str]:

@@ -1,7 +1,10 @@
 """Open311 GeoReport v2 under /open311/v2/, in JSON and XML.
 
 Errors follow the specification: HTTP 400, 403 or 404 with a list of
-``{"code", "description"}`` (``<errors><error>`` in XML).
+``{"code", "description"}`` (``<errors><error>`` in XML); a POST that is not
+form-encoded is a 415. A POST may give ``crs`` (wgs84, gcj02, bd09) for its
+``lat``/``long``, converted as the JSON API converts them (one intake, ``submit``).
+The listings are public and follow :mod:`grids.cases.publication`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
+from api.analytics_deps import AnalyticsSettingsDep
 from api.deps import LocatorDep, SessionDep, SettingsDep
 from api.openapi import OPEN311_ERRORS, media
 from geo.errors import GeoInputError
@@ -23,6 +27,7 @@ from grids.accounts.users import check_api_key
 from grids.cases.intake import NewReport, OutsideServiceArea, submit
 from grids.cases.models import Case
 from grids.cases.open311 import CLOSED_STATES, as_request, service_definition, services
+from grids.cases.publication import listable
 from grids.city.models import Category
 from grids.errors import GridwatchError, InvalidInput
 from grids.limits import MAX_ID, as_utc, parse_id
@@ -137,10 +142,21 @@ def one_service(session: SessionDep, code: str, fmt: str) -> Response:
     return respond(fmt, "service_definition", definition)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 @router.post("/requests.{fmt}", status_code=201, response_class=Response, responses=CREATED_DOC)
 async def post_request(request: Request, locator: LocatorDep, fmt: str) -> Response:
-    """Create a service request (form-encoded, ``api_key`` required)."""
+    """Create a service request (form-encoded, ``api_key`` required; ``crs`` optional)."""
     fmt = _format(fmt)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in FORM_TYPES:
+        raise Open311Error(
+            415,
+            f"Open311 POST takes form-encoded data ({FORM_TYPES[0]} or {FORM_TYPES[1]}), "
+            f"not {content_type}: send api_key, service_code, lat, long (and crs) as form "
+            "fields; JSON reports go to POST /api/v1/cases",
+        )
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     return await run_in_threadpool(_create, request, locator, fields, fmt)
@@ -163,7 +179,9 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
     try:
         lat, lon = float(fields["lat"]), float(fields["long"])
     except ValueError as exc:
-        raise Open311Error(400, "lat and long must be numbers in WGS-84 degrees") from exc
+        raise Open311Error(
+            400, "lat and long must be numbers: degrees in crs (wgs84 unless given)"
+        ) from exc
     attributes = {
         key[len("attribute[") : -1]: value
         for key, value in fields.items()
@@ -176,6 +194,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
     report = NewReport(
         lat=lat,
         lon=lon,
+        crs=fields.get("crs") or "wgs84",
         category=code,
         description=fields.get("description", "")[:4000],
         source="open311",
@@ -212,6 +231,7 @@ def _create(request: Request, locator: Any, fields: dict[str, str], fmt: str) ->
 def get_requests(
     session: SessionDep,
     settings: SettingsDep,
+    public: AnalyticsSettingsDep,
     fmt: str,
     service_request_id: str | None = None,
     service_code: str | None = None,
@@ -221,7 +241,10 @@ def get_requests(
 ) -> Response:
     """Service requests: by id (comma-separated) or by code, dates and status.
 
-    Without dates, the last 90 days; at most 1000 results, newest first.
+    Without dates, the last 90 days; at most 1000 results, newest first. Positions are
+    the centres of H3 cells at res 8; cases in cells with fewer than
+    ``GRIDWATCH_PUBLIC_MIN_REPORTS`` cases are not listed; description, address and
+    media URL only when a dispatcher released them.
     """
     fmt = _format(fmt)
     query = select(Case)
@@ -252,15 +275,18 @@ def get_requests(
     rows = session.scalars(
         query.order_by(Case.reported_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
     ).all()
-    return respond(fmt, "service_requests", [as_request(session, c) for c in rows])
+    shown = listable(session, rows, public.public_min_reports)
+    return respond(fmt, "service_requests", [as_request(session, c) for c in shown])
 
 
 @router.get("/requests/{request_id}.{fmt}", response_class=Response, responses=FORMATS_DOC)
-def get_request(session: SessionDep, request_id: str, fmt: str) -> Response:
+def get_request(
+    session: SessionDep, public: AnalyticsSettingsDep, request_id: str, fmt: str
+) -> Response:
     fmt = _format(fmt)
     case_id = parse_id(request_id)
     item = session.get(Case, case_id) if case_id is not None else None
-    if item is None:
+    if item is None or not listable(session, [item], public.public_min_reports):
         raise Open311Error(404, f"no service request {request_id!r}")
     return respond(fmt, "service_requests", [as_request(session, item)])
 

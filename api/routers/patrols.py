@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from api.auth import CurrentScope, CurrentUser
 from api.deps import LocatorDep, SessionDep
 from api.params import Day, Instant
-from grids.accounts.scope import Scope
-from grids.accounts.users import Forbidden
 from grids.cases.intake import require_role
 from grids.city.models import Unit
 from grids.db import transaction
 from grids.errors import NotFound
-from grids.patrols.models import PatrolPoint, Team
+from grids.patrols.models import PatrolPoint
+from grids.patrols.scope import sees_point, visible_point
 from grids.patrols.service import (
     CheckInIn,
     attendance,
@@ -69,10 +68,6 @@ class CheckInBatch(BaseModel):
     checkins: list[CheckInBody] = Field(min_length=1, max_length=10_000)
 
 
-def _in_scope(scope: Scope, town_id: int | None) -> bool:
-    return scope.everywhere or (scope.unit_ids is not None and town_id in scope.unit_ids)
-
-
 def _point_view(point: PatrolPoint, session: Session) -> dict[str, Any]:
     return {
         "type": "Feature",
@@ -101,7 +96,7 @@ def list_points(session: SessionDep, user: CurrentUser, scope: CurrentScope) -> 
     points = session.scalars(select(PatrolPoint).order_by(PatrolPoint.code)).all()
     return {
         "type": "FeatureCollection",
-        "features": [_point_view(p, session) for p in points if _in_scope(scope, p.town_id)],
+        "features": [_point_view(p, session) for p in points if sees_point(scope, p)],
     }
 
 
@@ -121,9 +116,8 @@ def create_point(
             lat=body.lat,
             lon=body.lon,
             must_visit=body.must_visit,
+            scope=scope,
         )
-        if not _in_scope(scope, point.town_id):
-            raise Forbidden("that point lies outside your town")
         return _point_view(point, session)
 
 
@@ -131,8 +125,8 @@ def create_point(
 def delete_point(request: Request, user: CurrentUser, scope: CurrentScope, code: str) -> None:
     require_role(user, *LEADERS)
     with transaction(request.app.state.sessions) as session:
-        point = session.scalar(select(PatrolPoint).where(PatrolPoint.code == code))
-        if point is None or not _in_scope(scope, point.town_id):
+        point = visible_point(session, scope, code)
+        if point is None:
             raise NotFound(f"no patrol point {code!r}")
         session.delete(point)
 
@@ -144,19 +138,10 @@ def create_team(
     """Create or update (by code) a team and its members."""
     require_role(user, *LEADERS)
     with transaction(request.app.state.sessions) as session:
-        team = save_team(session, body.code, body.name, body.town)
-        if not _in_scope(scope, team.town_id):
-            raise Forbidden("that team belongs to another town")
+        team = save_team(session, body.code, body.name, body.town, scope)
         for member in body.members:
             save_member(session, team, member.code, member.name or member.code)
         return {"code": team.code, "name": team.name, "members": len(body.members)}
-
-
-def _team(session: Session, scope: Scope, code: str) -> Team:
-    team = team_by_code(session, code)
-    if not _in_scope(scope, team.town_id):
-        raise NotFound(f"no team {code!r}")
-    return team
 
 
 @router.post("/checkins")
@@ -166,7 +151,7 @@ def post_checkins(
     """Record a batch of check-ins (e.g. a phone back online); already stored ones are skipped."""
     require_role(user, *LEADERS)
     with transaction(request.app.state.sessions) as session:
-        team = _team(session, scope, body.team)
+        team = team_by_code(session, body.team, scope)
         stored, duplicates = record_checkins(
             session, team, [CheckInIn(c.member, c.at, c.lat, c.lon) for c in body.checkins]
         )
@@ -185,7 +170,7 @@ def team_attendance(
     """考勤 of a team for one local day: shifts, hours on patrol, points visited per member."""
     require_role(user, *READERS)
     return attendance(
-        session, _team(session, scope, team), date, request.app.state.settings.timezone
+        session, team_by_code(session, team, scope), date, request.app.state.settings.timezone
     )
 
 
@@ -193,10 +178,12 @@ def team_attendance(
 def cell_coverage(
     session: SessionDep,
     user: CurrentUser,
+    scope: CurrentScope,
     res: Annotated[int, Query(ge=5, le=12)] = 9,
     hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24 * 7,
 ) -> list[dict[str, Any]]:
-    """Per H3 cell: check-ins in the last ``hours`` and when the last one was."""
+    """Per H3 cell: check-ins of the teams in your scope in the last ``hours`` and when the
+    last one was."""
     require_role(user, *READERS)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
-    return coverage(session, res=res, since=since)
+    return coverage(session, res=res, since=since, scope=scope)

@@ -57,6 +57,7 @@ from grids.analytics.layers import (
     patrol_points,
     town_outlines,
 )
+from grids.analytics.minimums import Inference, TooLittleData, check_hotspot_field, check_time_steps
 from grids.analytics.samples import SAMPLE_REPORTS, sample_points, sample_reports_path
 from grids.analytics.selection import (
     FREQS,
@@ -121,19 +122,31 @@ def hotspots(
     k: int = 1,
     kernel: str = "uniform",
     fdr: bool = True,
+    inference: Inference | None = None,
 ) -> Analysis:
     """Getis-Ord Gi* on the complete field of the selection's unit (every cell, zeros
-    included): one row per cell with ``cell, count, gi_z, gi_p, gi_p_fdr, gi_bin, class``."""
+    included): one row per cell with ``cell, count, gi_z, gi_p, gi_p_fdr, gi_bin, class``
+    (and ``gi_p_sim`` with permutation inference). Refused below the minimum number of
+    cells with reports (:func:`grids.analytics.minimums.check_hotspot_field`)."""
     check_parameters(res=res, k=k, kernel=kernel)
+    inference = inference or Inference()
     unit = selection.check(locator.directory)
     points = load_points(session, locator, selection, samples_dir)
     held, counts = counts_per_cell(points.cells, res)
     cells, values = complete_field(area_cells(locator, unit, res), held, counts)
-    table = hotspot_table(cells, values, k=k, kernel=kernel, fdr=fdr)
-    return Analysis(
-        table,
-        _meta(selection, points, res=res, k=k, kernel=kernel, fdr=fdr, cells=len(table)),
+    meta = _meta(selection, points, res=res, k=k, kernel=kernel, fdr=fdr)
+    with_reports = check_hotspot_field(values, meta | inference.describe())
+    table = hotspot_table(
+        cells,
+        values,
+        k=k,
+        kernel=kernel,
+        fdr=fdr,
+        permutations=inference.draws,
+        seed=inference.seed,
     )
+    extra = {"cells": len(table), "cells_with_reports": with_reports}
+    return Analysis(table, meta | inference.describe() | extra)
 
 
 def emerging(
@@ -179,7 +192,9 @@ def emerging(
         end=end,
         tz=tz,
     )
-    return Analysis(table, _meta(selection, points, res=res, k=k, freq=freq, cells=len(table)))
+    meta = _meta(selection, points, res=res, k=k, freq=freq, cells=len(table))
+    steps = check_time_steps(int(table["n_bins"].max()) if len(table) else 0, freq, meta)
+    return Analysis(table, meta | {"time_steps": steps})
 
 
 #: The analyses by name, as the API, the maps and the CLI ask for them.
@@ -200,13 +215,17 @@ __all__ = [
     "SOURCE_SAMPLES",
     "Analysis",
     "GridParents",
+    "Inference",
     "ReportPoints",
     "Selection",
+    "TooLittleData",
     "area_cells",
     "case_markers",
     "case_points",
     "case_unit_conditions",
+    "check_hotspot_field",
     "check_parameters",
+    "check_time_steps",
     "duty_label",
     "emerging",
     "grid_outlines",

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo import h3cells
-from geo.crs import to_wgs84
+from geo.crs import parse_crs, to_wgs84
 from grids import limits
 from grids.accounts.models import User
 from grids.accounts.reporters import reporter_for
@@ -223,6 +223,7 @@ def create_case(
     assert category is not None
     occurred = _occurred(report.occurred_at, now, locator, config.occurred_max_age_days)
     check_limits(report)
+    parse_crs(report.crs)  # refuses an unknown datum, naming the ones it knows
 
     decision = locator.route(
         report.lat, report.lon, crs=report.crs, at=now, category=report.category

@@ -4,6 +4,8 @@
                        ↘ rejected (invalid / duplicate / not_ours)
     resolved, closed, rejected → routed (reopen)
     open cases → routed again on reassign; escalate keeps the state
+    any state: publish (a dispatcher releases its free text to the public, same state)
+    imported: routed → closed (import_closed, at its own time) or routed (import_open)
 
 Every change is a compare-and-swap on ``version`` (one of two concurrent
 changes wins, the other gets :class:`Conflict`); a person's change must name the
@@ -32,7 +34,8 @@ from grids.accounts.users import Forbidden
 from grids.cases.assignment import escalate, reassign
 from grids.cases.duplicates import duplicates_of, merge_root
 from grids.cases.intake import CaseConfig, add_event, require_role
-from grids.cases.models import Case, CaseEvent
+from grids.cases.models import STATUSES, Case, CaseEvent
+from grids.cases.publication import release
 from grids.cases.rewards import award, reward_view
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
@@ -59,6 +62,11 @@ ALLOWED: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "reassign": (frozenset({"routed", "acknowledged", "verified", "in_progress"}), DISPATCH_ROLES),
     "escalate": (frozenset({"routed", "acknowledged", "verified", "in_progress"}), DISPATCH_ROLES),
     "merge": (frozenset({"routed", "acknowledged", "verified"}), DISPATCH_ROLES),
+    "publish": (frozenset(STATUSES), DISPATCH_ROLES),  # release its free text to the public
+    # the importer's, never a user's: a case closed in the system it comes from (at its own
+    # time), or open there and ours from the import on (its deadlines count from then)
+    "import_closed": (frozenset({"routed"}), ()),
+    "import_open": (frozenset({"routed"}), ()),
 }
 
 PUBLIC_NOTES = {
@@ -163,6 +171,8 @@ def apply_action(
     states, roles = ALLOWED[action.name]
     scope = None
     if user is not None:
+        if not roles:
+            raise Forbidden(f"{action.name} is done by the importer only")
         require_role(user, *roles)
         scope = scope_of(user, directory)
         where = (item.grid_id, item.town_id, item.community_id, item.officer_id)
@@ -348,6 +358,15 @@ def _plan(
             "rejected",
             data,
         )
+    if name == "import_closed":
+        return {"resolved_at": now, "closed_at": now, "next_due": None}, "closed", {}
+    if name == "import_open":
+        shift = now - item.reported_at
+        due = {k: getattr(item, k) + shift for k in ("ack_due", "verify_due", "close_due")}
+        return due | {"next_due": due["ack_due"]}, "routed", {"deadlines_from": now.isoformat()}
+    if name == "publish":
+        changes, data = release(item, now)
+        return changes, item.status, data
     raise InvalidInput(f"unknown action {name!r}")  # pragma: no cover - ALLOWED guards
 
 

@@ -1,8 +1,11 @@
-"""Photos of cases: checked by content, re-encoded without EXIF, stored under generated names.
+"""Photos of cases: checked by content, re-encoded from their pixels, stored under new names.
 
 The type is what the bytes are (Pillow decodes them), never what the file
-is called. Re-encoding drops every metadata block, so the camera's GPS and
-serial numbers never reach the store (the case already has its location).
+is called. Only the pixels are written again: EXIF (the camera's GPS and
+serial numbers), JPEG comments (COM), XMP, IPTC (APP13), PNG text chunks
+(tEXt, zTXt, iTXt, eXIf) and WebP metadata never reach the store. An
+embedded colour profile is applied to the pixels (converted to sRGB) and
+then dropped, so no profile's text survives either.
 
 A photo is written under a temporary name (``<name>.<pid>.part``) before its
 transaction and renamed to its own name after the commit (:meth:`PhotoStore.keep`),
@@ -20,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +37,7 @@ FORMATS = {
     "WEBP": ("image/webp", ".webp"),
 }
 Image.MAX_IMAGE_PIXELS = PHOTO_MAX_PIXELS  # Pillow's own guard; store() refuses before it
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class PhotoTooLarge(InvalidInput):
@@ -94,7 +98,7 @@ class PhotoStore:
                 )
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                clean = ImageOps.exif_transpose(image)  # keep the picture upright, then drop EXIF
+                clean = pixels_only(ImageOps.exif_transpose(image))  # upright, no metadata
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
             raise UnsupportedPhoto(
                 f"{filename}: not a JPEG, PNG or WebP image (checked by content, not by name)"
@@ -188,3 +192,25 @@ def _sync_directory(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def pixels_only(image: Image.Image) -> Image.Image:
+    """The picture without any of its metadata: colours in sRGB, the transparency kept.
+
+    Pillow writes back some of what it read (a JPEG's comment, a PNG's ICC profile), so
+    the saved image carries a fresh ``info`` holding nothing but transparency.
+    """
+    icc = image.info.get("icc_profile")
+    if icc and image.mode in ("RGB", "RGBA", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            mode = "RGBA" if image.mode == "RGBA" else "RGB"
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
+            if converted is not None:
+                image = converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: the pixels are kept as they are, the profile dropped
+    transparency = image.info.get("transparency")
+    image = image.copy()
+    image.info = {} if transparency is None else {"transparency": transparency}
+    return image

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from geo import h3cells
 from geo.patrol.plan import Candidate, MustVisit
-from grids.analytics.hotspots import Selection, hotspots, resolve_unit
+from grids.analytics.hotspots import Analysis, Selection, TooLittleData, hotspots, resolve_unit
 from grids.city.locator import GridLocator
 from grids.db import utcnow
 from grids.patrols.models import CheckIn, PatrolPoint
 from grids.patrols.service import last_visits
 
 MAX_CANDIDATES = 200  # the solver's time grows fast beyond this
+HOTSPOT_TABLE_COLUMNS = ("cell", "count", "gi_z", "gi_p", "gi_p_fdr", "gi_bin", "class")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,15 @@ def hot_cells(
     min_bin: int = 2,
 ) -> HotCells:
     """Hot spots at 95 % (``min_bin=2``) or more, strongest first, with their centres and a
-    name a patrol reads on its phone: the grid of the centre (``热点 第1网格 (DG20-C07-G01)``)."""
-    analysis = hotspots(session, locator, selection, samples_dir=samples_dir, res=res, k=k)
+    name a patrol reads on its phone: the grid of the centre (``热点 第1网格 (DG20-C07-G01)``).
+
+    Below the minimum of Gi* (too few cells with reports) there are no hot cells, and the
+    meta says why (``hotspots_refused``): a plan then visits the must-visit points only."""
+    try:
+        analysis = hotspots(session, locator, selection, samples_dir=samples_dir, res=res, k=k)
+    except TooLittleData as refused:
+        empty = pd.DataFrame({c: [] for c in HOTSPOT_TABLE_COLUMNS})
+        analysis = Analysis(empty, {"hotspots_refused": str(refused), "res": res, "k": k})
     table = analysis.table
     hot = table[table["gi_bin"] >= min_bin].sort_values("gi_z", ascending=False)
     centres = [h3.cell_to_latlng(c) for c in hot["cell"]]

@@ -23,11 +23,19 @@ from geo import h3cells
 from geo.crs import validate_coordinates
 from geo.distance import haversine_m
 from geo.polygons import read_polygon_file
+from grids.accounts.scope import Scope
 from grids.city.hierarchy import unit_by_code
 from grids.city.locator import GridLocator
 from grids.db import utcnow
 from grids.errors import ImportRefused, InvalidInput, NotFound
 from grids.patrols.models import POINT_KINDS, CheckIn, PatrolPoint, Team, TeamMember
+from grids.patrols.scope import (
+    check_point_placed,
+    check_team_placed,
+    scoped_checkins,
+    visible_point,
+    visible_team,
+)
 
 CHECKIN_H3_RES = 12
 VISIT_RADIUS_M = 50.0  # a check-in this close to a patrol point is a visit
@@ -45,21 +53,22 @@ def save_point(
     lat: float,
     lon: float,
     must_visit: bool = False,
+    scope: Scope | None = None,
 ) -> PatrolPoint:
-    """Create or update a patrol point; its grid and town come from the cell map."""
+    """Create or update a patrol point; its grid and town come from the cell map. With a
+    ``scope`` (a user's), the point must be theirs to see and land in it (``scope.py``)."""
     if kind not in POINT_KINDS:
         raise InvalidInput(f"kind must be one of {list(POINT_KINDS)}, got {kind!r}")
     validate_coordinates([lat], [lon])
     index, _match, _distance = locator.cellmap.locate_one(lat, lon)
     grid = locator.directory.units[int(locator.unit_ids[index])] if index >= 0 else None
     town = locator.directory.ancestor(grid.id, "town") if grid else None
-    point = session.scalar(select(PatrolPoint).where(PatrolPoint.code == code)) or PatrolPoint(
-        code=code
-    )
+    point = visible_point(session, scope, code) or PatrolPoint(code=code)
     point.name, point.kind, point.must_visit = name, kind, must_visit
     point.lat, point.lon, point.geom = lat, lon, shapely.Point(lon, lat)
     point.grid_id = grid.id if grid else None
     point.town_id = town.id if town else None
+    check_point_placed(scope, point)
     session.add(point)
     session.flush()
     return point
@@ -102,12 +111,16 @@ def import_points(
 
 
 # ------------------------------------------------------------------------ teams
-def save_team(session: Session, code: str, name: str, town_code: str | None) -> Team:
+def save_team(
+    session: Session, code: str, name: str, town_code: str | None, scope: Scope | None = None
+) -> Team:
+    """Create or update a team; with a ``scope``, it must be theirs and stay in their towns."""
     town = unit_by_code(session, town_code) if town_code else None
     if town is not None and town.level not in ("town", "city"):
         raise InvalidInput(f"{town_code} is a {town.level}; a team belongs to a town")
-    team = session.scalar(select(Team).where(Team.code == code)) or Team(code=code)
+    team = visible_team(session, scope, code) or Team(code=code)
     team.name, team.town_id = name, town.id if town else None
+    check_team_placed(scope, team)
     session.add(team)
     session.flush()
     return team
@@ -123,8 +136,9 @@ def save_member(session: Session, team: Team, code: str, name: str) -> TeamMembe
     return member
 
 
-def team_by_code(session: Session, code: str) -> Team:
-    team = session.scalar(select(Team).where(Team.code == code))
+def team_by_code(session: Session, code: str, scope: Scope | None = None) -> Team:
+    """The team with this code, if the scope sees it (404 otherwise)."""
+    team = visible_team(session, scope, code)
     if team is None:
         raise NotFound(f"no team {code!r}")
     return team
@@ -274,10 +288,17 @@ def patrol_shifts(times: list[dt.datetime]) -> list[tuple[dt.datetime, dt.dateti
 
 
 def coverage(
-    session: Session, *, res: int, since: dt.datetime, until: dt.datetime | None = None
+    session: Session,
+    *,
+    res: int,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
-    """Per H3 cell at ``res``: how many check-ins since ``since`` and when the last was."""
+    """Per H3 cell at ``res``: how many check-ins since ``since`` and when the last was
+    (with a ``scope``: of the teams it sees)."""
     query = select(CheckIn.h3_cell, CheckIn.at).where(CheckIn.at >= since)
+    query = scoped_checkins(query, scope)
     if until is not None:
         query = query.where(CheckIn.at < until)
     rows = session.execute(query).all()

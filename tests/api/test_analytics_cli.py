@@ -68,6 +68,16 @@ def test_hotspots_from_a_file_write_every_cell(points: Path, tmp_path: Path) -> 
     assert table["cell"].tolist() == want["cell"].tolist()
     assert (table["count"] == 0).any() and table["count"].sum() == len(frame)
     assert np.allclose(table["gi_z"], want["gi_z"], atol=1e-9)
+    seeded = ("--inference", "permutation", "--permutations", 99, "--seed", 3)
+    result = run("hotspots", points, "--res", 8, "--k", 2, *seeded, "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"cell": str})
+    want = hotspot_table(field, values, k=2, permutations=99, seed=3)
+    assert list(table.columns) == [*COLUMNS, "gi_p_sim"]
+    assert np.allclose(table["gi_p_sim"], want["gi_p_sim"])
+    assert table["class"].tolist() == want["class"].tolist()
+    bad = run("hotspots", points, "--inference", "bayes", "--out", tmp_path / "bad.csv")
+    assert bad.exit_code == 2 and "inference must be one of normal, permutation" in bad.output
 
 
 def test_filters_study_area_and_formats_agree(
@@ -123,8 +133,13 @@ def test_html_map_comes_with_its_scripts(points: Path, tmp_path: Path) -> None:
 
 def test_emerging_from_a_file(points: Path, tmp_path: Path) -> None:
     out = tmp_path / "emerging.csv"
-    result = run(
+    months = run(
         "emerging", points, "--res", 7, "--freq", "month", "--time-col", "occurred_at", "--out", out
+    )  # seven months: below the 10 time steps of Emerging Hot Spot Analysis
+    assert months.exit_code == 2 and "at least 10 time steps" in months.output, months.output
+    assert "spans 7 months" in months.output and not out.exists()
+    result = run(
+        "emerging", points, "--res", 7, "--freq", "week", "--time-col", "occurred_at", "--out", out
     )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out, dtype={"cell": str})
@@ -133,7 +148,7 @@ def test_emerging_from_a_file(points: Path, tmp_path: Path) -> None:
     cells = latlng_to_cells(frame["lat"].to_numpy(), frame["lon"].to_numpy(), 12)
     held, _ = counts_per_cell(cells, 7)
     want = emerging_hotspots(
-        cells, frame["occurred_at"], res=7, freq="M", area_cells=grid_disks(held, 1), tz=TZ
+        cells, frame["occurred_at"], res=7, freq="W", area_cells=grid_disks(held, 1), tz=TZ
     )
     assert table["pattern"].tolist() == want["pattern"].tolist()
     assert table["count"].sum() == len(frame) and (table["n_bins"] == want["n_bins"]).all()
@@ -143,17 +158,21 @@ def test_emerging_from_a_file(points: Path, tmp_path: Path) -> None:
 def test_the_store_and_the_summary(
     city_store: Store, sample_city_dir: Path, tmp_path: Path
 ) -> None:
-    make_history(city_store, sample_city_dir, per_week=12)
+    make_history(city_store, sample_city_dir, per_week=16)
     env = {
         "GRIDWATCH_DATABASE_URL": city_store.url,
         "GRIDWATCH_DATA_DIR": str(tmp_path / "var"),
         "GRIDWATCH_SAMPLES_DIR": str(samples_dir_for(sample_city_dir, tmp_path)),
     }
     cases = tmp_path / "cases.geojson"
+    window = ("--since", "2026-10-26", "--until", "2026-11-16")
+    coarse = run("hotspots", "--res", 4, *window, "--out", cases, env=env)
+    assert coarse.exit_code == 2 and "reports in at least 30 cells" in coarse.output
+    assert not cases.exists()
     result = run(
         "hotspots",
         "--res",
-        8,
+        9,
         "--since",
         "2026-10-26",
         "--until",

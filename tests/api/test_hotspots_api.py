@@ -157,9 +157,9 @@ def test_without_cases_in_the_window_the_sample_reports_are_used(
     assert sum(f["properties"]["count"] for f in auto["features"]) == expected
     asked = env.get("/api/v1/hotspots", res=7, source="samples", **CASE_WINDOW).json()
     assert asked["source"] == "sample_reports" and asked["reports"] > 0
-    empty = env.get("/api/v1/hotspots", res=7, source="cases", **SAMPLE_WINDOW).json()
-    assert empty["source"] == "cases" and empty["reports"] == 0
-    assert {f["properties"]["class"] for f in empty["features"]} == {"Not Significant"}
+    empty = env.get("/api/v1/hotspots", res=7, source="cases", **SAMPLE_WINDOW)
+    assert empty.status_code == 422  # no case in the window: below the minimum of Gi*
+    assert empty.json()["source"] == "cases" and empty.json()["reports"] == 0
 
 
 def test_unit_category_and_gcj02_output(env: Env) -> None:
@@ -172,8 +172,9 @@ def test_unit_category_and_gcj02_output(env: Env) -> None:
     category = Counter(c.category.code for c in counted(env.cases)).most_common(1)[0][0]
     one = env.get("/api/v1/hotspots", res=8, category=category, **CASE_WINDOW).json()
     assert one["reports"] == sum(1 for c in counted(env.cases) if c.category.code == category)
-    wgs = env.get("/api/v1/hotspots", res=8, unit=env.town).json()["features"][0]
-    gcj = env.get("/api/v1/hotspots", res=8, unit=env.town, crs="gcj02").json()["features"][0]
+    samples = {"res": 8, "unit": env.town, "source": "samples"}
+    wgs = env.get("/api/v1/hotspots", **samples).json()["features"][0]
+    gcj = env.get("/api/v1/hotspots", crs="gcj02", **samples).json()["features"][0]
     (lon_w, lat_w), (lon_g, lat_g) = (
         wgs["geometry"]["coordinates"][0][0],
         gcj["geometry"]["coordinates"][0][0],
@@ -207,7 +208,8 @@ def test_roles_and_scopes(env: Env) -> None:
     assert env.get("/api/v1/hotspots", who=None, res=8).status_code == 401
     env.client.cookies.set("gridwatch_token", env.tokens["admin"])
     try:  # a browser sends the token as a cookie
-        assert env.client.get("/api/v1/hotspots", params={"res": 7}).status_code == 200
+        admin = env.client.get("/api/v1/hotspots", params={"res": 7, "source": "samples"})
+        assert admin.status_code == 200
     finally:
         env.client.cookies.clear()
 
@@ -254,13 +256,13 @@ def test_bad_input_is_a_clear_4xx(
 
 
 def test_map_pages_link_only_their_own_files(env: Env) -> None:
-    page = env.get("/maps/hotspots", res=9, unit=env.town, basemap="none", **CASE_WINDOW)
+    page = env.get("/maps/hotspots", res=9, basemap="none", **CASE_WINDOW)  # the city's cases
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert external_links(html) == [] and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
     assert "gw-hex-gi" in html and "gw-hex-count" in html and "markerClusterGroup" in html
     assert "热点分析" in html and "值班" in html and "数据：案件库" in html
-    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en").text
+    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en", source="samples").text
     assert "Hot Spot - 99% Confidence" in english and "L.tileLayer" not in english
     emerging = env.get("/maps/emerging", res=8, unit=env.town, source="samples", basemap="none")
     assert emerging.status_code == 200 and external_links(emerging.text) == []
@@ -270,14 +272,15 @@ def test_map_pages_link_only_their_own_files(env: Env) -> None:
 
 
 def test_large_fields_are_fetched_through_a_signed_link(env: Env) -> None:
-    html = env.get("/maps/hotspots", res=9, unit=env.town, inline="false", basemap="none").text
+    options = {"res": 9, "unit": env.town, "source": "samples"}
+    html = env.get("/maps/hotspots", inline="false", basemap="none", **options).text
     url = re.search(r'fetch\("(/maps/data/hotspots\.geojson\?[^"]+)"', html).group(1)
     data = env.client.get(url)  # no token: the link itself is the permission
     assert data.status_code == 200
     body = data.json()
     assert body["unit"] == env.town and body["features"]
     assert set(body["features"][0]["properties"]) == {"cell", "count", "gi_z", "gi_bin"}
-    api = env.get("/api/v1/hotspots", res=9, unit=env.town).json()
+    api = env.get("/api/v1/hotspots", **options).json()
     assert len(body["features"]) == len(api["features"])
     assert (
         env.client.get(url.replace(f"unit={env.town}", f"unit={env.other_town}")).status_code == 403
@@ -385,3 +388,67 @@ def test_the_study_area_is_every_grid_of_the_store(env: Env) -> None:
     """The field's zero cells come from the union of the store's grids."""
     locator = env.client.app.state.locators.get()  # type: ignore[attr-defined]
     assert np.array_equal(area_cells(locator, None, 8), study_area_cells(city_area(env.store), 8))
+
+
+# --------------------------------------------------------------------------
+# statistics on too little data (issue 9, finding 12)
+# --------------------------------------------------------------------------
+
+
+def test_gi_star_is_refused_below_30_cells_with_reports(env: Env) -> None:
+    town = env.get("/api/v1/hotspots", res=9, k=1, unit=env.town, **CASE_WINDOW)
+    body = town.json()
+    assert town.status_code == 422, body
+    assert "at least 30 cells" in body["detail"] and "Hot Spot Analysis" in body["detail"]
+    assert body["cells_with_reports"] < 30 and body["minimum"] == 30 and "features" not in body
+    assert body["source"] == "cases" and body["unit"] == env.town and body["reports"] > 0
+    page = env.get("/maps/hotspots", res=9, unit=env.town, **CASE_WINDOW)
+    assert page.status_code == 422  # nor drawn as a map
+    city = env.get("/api/v1/hotspots", res=9, **CASE_WINDOW).json()
+    assert city["cells_with_reports"] >= 30 and city["inference"] == "normal"
+
+
+def test_emerging_is_refused_below_10_time_steps(env: Env) -> None:
+    weeks = env.get("/api/v1/hotspots/emerging", res=8, freq="week", **CASE_WINDOW)
+    body = weeks.json()
+    assert weeks.status_code == 422, body
+    assert "at least 10 time steps" in body["detail"] and body["time_steps"] == 3
+    assert "features" not in body
+    days = env.get("/api/v1/hotspots/emerging", res=8, freq="day", **CASE_WINDOW).json()
+    assert days["time_steps"] == 21
+
+
+def test_permutation_inference_is_seeded_and_classes_follow_it(env: Env) -> None:
+    params = {"res": 8, "unit": env.town, "source": "samples", **SAMPLE_WINDOW}
+    asked = {"inference": "permutation", "permutations": 199, "seed": 7}
+    one = env.get("/api/v1/hotspots", **params, **asked).json()
+    again = env.get("/api/v1/hotspots", **params, **asked).json()
+    assert (one["inference"], one["permutations"], one["seed"]) == ("permutation", 199, 7)
+    props = pd.DataFrame([f["properties"] for f in one["features"]])
+    assert props["gi_p_sim"].tolist() == [f["properties"]["gi_p_sim"] for f in again["features"]]
+    assert props["gi_p_sim"].between(1 / 200, 0.5 + 1e-9).all()
+    # the same table as geo computes it with the same draws; classes from 2 · p_sim
+    normal = pd.DataFrame(
+        [f["properties"] for f in env.get("/api/v1/hotspots", **params).json()["features"]]
+    )
+    counts = normal["count"].to_numpy()
+    field = np.array([h3.str_to_int(c) for c in normal["cell"]], dtype=np.uint64)
+    want = hotspot_table(field, counts, k=1, permutations=199, seed=7)
+    assert np.allclose(props["gi_p_sim"], want["gi_p_sim"])
+    assert props["class"].tolist() == want["class"].tolist()
+    assert np.allclose(props["gi_z"], normal["gi_z"])  # z is the same; its inference is not
+    other = env.get("/api/v1/hotspots", **params, **(asked | {"seed": 8})).json()
+    assert [f["properties"]["gi_p_sim"] for f in other["features"]] != props["gi_p_sim"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"inference": "bayes"}, "inference must be one of normal, permutation"),
+        ({"inference": "permutation", "permutations": 5}, "permutations must be from 99 to 9999"),
+        ({"inference": "permutation", "seed": "x"}, "seed"),
+    ],
+)
+def test_bad_inference_is_a_clear_422(env: Env, params: dict[str, Any], fragment: str) -> None:
+    response = env.get("/api/v1/hotspots", res=8, source="samples", **params)
+    assert response.status_code == 422 and fragment in response.json()["detail"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import h3
 import pytest
 from sqlalchemy import func, select
 
@@ -180,3 +181,60 @@ def test_coverage_per_cell(case_env: CaseEnv, leader: dict[str, str]) -> None:
         cells[0]["last_visit"][:16]
         == (now - dt.timedelta(minutes=5)).astimezone(dt.UTC).isoformat()[:16]
     )
+
+
+def test_patrol_data_stays_in_its_town(case_env: CaseEnv, leader: dict[str, str]) -> None:
+    """Issue 9, finding 11: a town's dispatcher can neither move, delete nor re-home another
+    town's points and teams, nor read their attendance or check-in cells."""
+    client = case_env.client
+    mine, theirs = case_env.headers("dispatcher"), case_env.headers("far_dispatcher")
+    admin = case_env.headers("admin")
+    other_town = case_env.other_grid.split("-")[0]
+    points = client.get("/api/v1/patrols/points", headers=admin).json()["features"]
+    point = next(p for p in points if p["properties"]["town"] == other_town)
+    code = point["id"]
+    moved = client.post(
+        "/api/v1/patrols/points",
+        json={"code": code, "name": "挪走", "kind": "key_point", "lat": DEMO_LAT, "lon": DEMO_LON},
+        headers=mine,
+    )
+    assert moved.status_code == 404, moved.text
+    assert client.delete(f"/api/v1/patrols/points/{code}", headers=mine).status_code == 404
+    after = client.get("/api/v1/patrols/points", headers=theirs).json()["features"]
+    assert next(p for p in after if p["id"] == code) == point  # untouched
+    team = f"{other_town}-T1"
+    rehomed = client.post(
+        "/api/v1/patrols/teams",
+        json={"code": team, "name": "抢来", "town": leader["town"]},
+        headers=mine,
+    )
+    assert rehomed.status_code == 404, rehomed.text
+    day = {"team": team, "date": "2026-11-18"}
+    assert client.get("/api/v1/patrols/attendance", params=day, headers=mine).status_code == 404
+    assert client.get("/api/v1/patrols/attendance", params=day, headers=theirs).status_code == 200
+    given = client.post(
+        "/api/v1/patrols/teams",
+        json={"code": "T-GIFT", "name": "送出", "town": other_town},
+        headers=mine,
+    )
+    assert given.status_code == 403 and "outside your scope" in given.json()["detail"]
+    lat, lon = case_env.other_point
+    now = dt.datetime.now(TZ).replace(microsecond=0)
+    batch = [{"member": f"{team}-M1", "at": now.isoformat(), "lat": lat, "lon": lon}]
+    stored = client.post(
+        "/api/v1/patrols/checkins", json={"team": team, "checkins": batch}, headers=theirs
+    )
+    assert stored.status_code == 200, stored.text
+    params = {"res": 9, "hours": 1}
+    cell = format(h3.str_to_int(h3.latlng_to_cell(lat, lon, 9)), "x")
+    seen = {
+        c["cell"]
+        for c in client.get("/api/v1/patrols/coverage", params=params, headers=mine).json()
+    }
+    assert cell not in seen
+    for who in (theirs, admin):
+        seen = {
+            c["cell"]
+            for c in client.get("/api/v1/patrols/coverage", params=params, headers=who).json()
+        }
+        assert cell in seen

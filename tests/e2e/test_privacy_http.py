@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from grids.accounts.users import create_api_key, create_user
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import make_users
+from tests.api.test_photo_metadata import iptc_block, png_text, with_segment, xmp_packet
 from tests.conftest import Store
 from tests.e2e.test_case_loop_http import _two_grids, auth, live_settings, serve
 
@@ -37,7 +38,23 @@ PLANTED = {
     "Open311 phone": "13987650004",
     "Open311 email": "private.person0005@example.com",
     "photo's EXIF artist": "13987650006",
+    "photo's JPEG comment": "13987650007 隐私庚辛家",
+    "photo's XMP creator": "隐私子丑寅",
+    "photo's IPTC caption": "13987650008",
+    "PNG text chunk": "13987650009 隐私卯辰",
+    "PNG international text": "隐私巳午未",
 }
+#: What the responses must include between them (status 200, as content types start).
+CONTENT_TYPES = (
+    "application/json",
+    "text/xml",
+    "application/geo+json",
+    "text/html",
+    "text/csv",
+    "application/gpx+xml",
+    "image/jpeg",
+    "image/png",
+)
 VIEWERS = ("officer", "stranger", "dispatcher", "far_dispatcher", "planner", "patrol_leader")
 
 
@@ -47,16 +64,19 @@ class Recorder:
 
     app: ASGIApp
     seen: list[tuple[str, str, str, int, bytes]] = field(default_factory=list)
+    types: dict[int, str] = field(default_factory=dict)  # index in seen → content type
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status, chunks = [0], []
+        status, chunks, kind = [0], [], [""]
 
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                headers = dict(message.get("headers", []))
+                kind[0] = headers.get(b"content-type", b"").decode()
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
@@ -65,6 +85,7 @@ class Recorder:
         who = dict(scope["headers"]).get(b"authorization", b"").decode()
         query = scope["query_string"].decode()
         path = scope["path"] + (f"?{query}" if query else "")
+        self.types[len(self.seen)] = kind[0]
         self.seen.append((scope["method"], path, who, status[0], b"".join(chunks)))
 
 
@@ -81,13 +102,23 @@ def leaks(body: bytes) -> list[str]:
     ]
 
 
-def jpeg_with_artist(artist: str) -> bytes:
+def jpeg_with_metadata() -> bytes:
+    """A JPEG carrying planted text in EXIF, a comment (COM), XMP and IPTC."""
     image = Image.new("RGB", (40, 30), (10, 120, 200))
     exif = Image.Exif()
-    exif[0x013B] = artist  # Artist
-    exif[0x010E] = artist  # ImageDescription
+    exif[0x013B] = PLANTED["photo's EXIF artist"]  # Artist
+    exif[0x010E] = PLANTED["photo's EXIF artist"]  # ImageDescription
     out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif)
+    image.save(out, format="JPEG", exif=exif, comment=PLANTED["photo's JPEG comment"])
+    data = with_segment(out.getvalue(), 0xE1, xmp_packet(PLANTED["photo's XMP creator"]))
+    return with_segment(data, 0xED, iptc_block(PLANTED["photo's IPTC caption"]))
+
+
+def png_with_text() -> bytes:
+    info = png_text("tEXt", PLANTED["PNG text chunk"])
+    info.add_itxt("Description", PLANTED["PNG international text"], lang="zh", tkey="说明")
+    out = io.BytesIO()
+    Image.new("RGBA", (30, 20), (200, 10, 10, 128)).save(out, format="PNG", pnginfo=info)
     return out.getvalue()
 
 
@@ -123,7 +154,13 @@ def plant(http: httpx.Client, tokens: dict[str, str]) -> list[int]:
         "category": "fire_exit_blocked",
         "reporter": {"name": PLANTED["citizen's name"], "phone": PLANTED["citizen's phone"]},
     }
-    photo = jpeg_with_artist(PLANTED["photo's EXIF artist"])
+    photos = [
+        ("p.jpg", jpeg_with_metadata(), "image/jpeg"),
+        ("q.png", png_with_text(), "image/png"),
+    ]
+    assert {w for w in PLANTED if w.startswith(("photo", "PNG"))} == set(  # the uploads carry them
+        leaks(b"".join(d for _, d, _ in photos))
+    )
     app_user = {
         "id": PLANTED["app user's id"],
         "name": PLANTED["app user's name"],
@@ -145,7 +182,7 @@ def plant(http: httpx.Client, tokens: dict[str, str]) -> list[int]:
             "citizen",
             {
                 "data": {"report": json.dumps(citizen)},
-                "files": [("photos", ("p.jpg", photo, "image/jpeg"))],
+                "files": [("photos", photo) for photo in photos],
             },
         ),
         (
@@ -187,13 +224,12 @@ def crawl(
     """Every GET route of the service (and the plans in every format) as every viewer."""
     spec = http.get("/openapi.json").json()
     case = http.get(f"/api/v1/cases/{ids[0]}", headers=auth(tokens, "admin")).json()
-    photo = case["photos"][0]["id"]
     today = dt.date.today().isoformat()
     values: dict[str, list[str]] = {
         "case_id": [str(i) for i in ids],
         "request_id": [str(i) for i in ids],
         "token": [str(ids[-1])],
-        "photo_id": [str(photo)],
+        "photo_id": [str(p["id"]) for p in case["photos"]],
         "fmt": ["json", "xml"],
         "code": ["garbage_piled"],
         "period": ["day", "week", "month"],
@@ -296,6 +332,13 @@ def test_no_staff_or_public_response_names_a_reporter(served) -> None:  # type: 
     ):
         assert (who, path) in answered, (who, path)  # the search looked at real answers
     assert len(looked) > 300
+    kinds = {
+        recorder.types.get(i, "text/event-stream")
+        for i, (_, _, who, status, _) in enumerate(recorder.seen)
+        if who in viewers and status == 200
+    }
+    for kind in CONTENT_TYPES:  # every kind of response was searched
+        assert any(k.startswith(kind) for k in kinds), (kind, sorted(kinds))
     stream = next(b for _, p, who, _, b in looked if p == "/api/v1/events" and who == "dispatcher")
     assert b"event: case.created" in stream  # the replayed stream held the planted cases
 
