@@ -53,10 +53,9 @@ def award(
             RewardEntry.awarded_at < day_start + dt.timedelta(days=1),
         )
     ).one()
-    cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
-    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan)))
-    points = max(0, min(category.points, config.reward_daily_cap_points - int(paid_points)))
-    capped = yuan < category.reward_yuan or points < category.points
+    yuan, points, capped = within_caps(
+        config, Decimal(category.reward_yuan), category.points, Decimal(paid_yuan), int(paid_points)
+    )
     if yuan == 0 and points == 0:
         return None, CAP_REACHED
     entry = RewardEntry(
@@ -71,6 +70,16 @@ def award(
     )
     session.add(entry)
     return entry, ""
+
+
+def within_caps(
+    config: CaseConfig, yuan: Decimal, points: int, paid_yuan: Decimal, paid_points: int
+) -> tuple[Decimal, int, bool]:
+    """What a reporter who was paid ``paid_*`` today gets of an award: (yuan, points, capped)."""
+    cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
+    got_yuan = max(Decimal(0), min(yuan, cap_yuan - paid_yuan))
+    got_points = max(0, min(points, config.reward_daily_cap_points - paid_points))
+    return got_yuan, got_points, got_yuan < yuan or got_points < points
 
 
 def reward_view(entry: RewardEntry) -> dict[str, Any]:
