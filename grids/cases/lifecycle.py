@@ -31,7 +31,7 @@ from grids.cases.assignment import escalate, reassign
 from grids.cases.duplicates import duplicates_of, merge_root
 from grids.cases.intake import CaseConfig, add_event, require_role
 from grids.cases.models import Case, CaseEvent
-from grids.cases.rewards import award, reward_view
+from grids.cases.rewards import FOUND_INVALID, award, reward_view
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
 from grids.db import utcnow
@@ -387,7 +387,7 @@ def _verify(
 def _award_data(context: _Context, item: Case, action: Action) -> dict[str, Any]:
     """The verify row's record of the award, or of why there is none."""
     if not action.valid:
-        return {"reward": None, "no_reward": "the report was found invalid"}
+        return {"reward": None, "no_reward": FOUND_INVALID}
     entry, why = award(context.session, context.config, item, now=context.now)
     if entry is None:
         return {"reward": None, "no_reward": why}

@@ -28,6 +28,8 @@ from grids.errors import InvalidInput
 
 GROUPS = ("reporter", "grid", "town")
 CAP_REACHED = "daily cap reached"
+NO_REPORTER = "no reporter to reward (a staff report, or an app report naming no user)"
+FOUND_INVALID = "the report was found invalid"
 
 
 def award(
@@ -35,7 +37,7 @@ def award(
 ) -> tuple[RewardEntry | None, str]:
     """The ledger row for a case just verified valid, or None and why nothing is due."""
     if item.reporter_id is None:
-        return None, "no reporter to reward (a staff report, or an app report naming no user)"
+        return None, NO_REPORTER
     if item.duplicate_of_id is not None:
         return None, "a duplicate earns nothing"
     category = session.get(Category, item.category_id)
