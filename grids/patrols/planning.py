@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import h3
@@ -39,14 +38,13 @@ def hot_cells(
     locator: GridLocator,
     selection: Selection,
     *,
-    samples_dir: Path,
     res: int = 9,
     k: int = 1,
     min_bin: int = 2,
 ) -> HotCells:
     """Hot spots at 95 % (``min_bin=2``) or more, strongest first, with their centres and a
     name a patrol reads on its phone: the grid of the centre (``热点 第1网格 (DG20-C07-G01)``)."""
-    analysis = hotspots(session, locator, selection, samples_dir=samples_dir, res=res, k=k)
+    analysis = hotspots(session, locator, selection, res=res, k=k)
     table = analysis.table
     hot = table[table["gi_bin"] >= min_bin].sort_values("gi_z", ascending=False)
     centres = [h3.cell_to_latlng(c) for c in hot["cell"]]

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
+from grids.accounts.models import Reporter
+from grids.cases.conversation import CaseMessage
 from grids.cases.history import HistoryCounts, ReporterSpec, route_reports, write_history
 from grids.cases.intake import CaseConfig
-from grids.cases.models import Case
+from grids.cases.models import Case, CaseEvent, IdempotencyKey, Photo, RewardEntry, WebhookDelivery
 from grids.city.locator import GridLocator
+from grids.events import LiveEvent
+from grids.patrols.models import CheckIn
 from grids.samples.generate import DEMO_LAT, DEMO_LON
 from grids.samples.lifecycles import arrivals, draw_lifecycles, reporters
 from grids.samples.patrol_history import write_checkins
@@ -25,6 +29,28 @@ REPORTS_FILE = "reports.parquet"
 
 def has_history(conn: Connection) -> bool:
     return bool(conn.scalar(select(func.count()).select_from(Case)))
+
+
+#: What a history is made of, in the order it is removed (what refers to cases first).
+HISTORY_TABLES = (
+    LiveEvent,
+    CaseMessage,
+    Photo,
+    IdempotencyKey,
+    WebhookDelivery,
+    RewardEntry,
+    CaseEvent,
+    Case,
+    Reporter,
+    CheckIn,
+)
+
+
+def clear_history(conn: Connection) -> None:
+    """Remove every case, its audit rows, rewards, reporters and the check-ins
+    (``samples build --force`` replaces the history)."""
+    for model in HISTORY_TABLES:
+        conn.execute(delete(model.__table__))  # type: ignore[arg-type]
 
 
 def sample_reports(city_dir: Path) -> pd.DataFrame:
