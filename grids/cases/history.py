@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -157,7 +158,8 @@ def nearby_candidates(routed: Routed) -> list[NDArray[np.int64]]:
     within its radius): indices of earlier cases, to be filtered by time and state."""
     lat = routed.frame["lat"].to_numpy(dtype=np.float64)
     lon = routed.frame["lon"].to_numpy(dtype=np.float64)
-    x = lon * M_PER_DEG_LAT * np.cos(np.radians(lat))
+    # a local plane at the mean latitude (a superset: the exact distance filters after)
+    x = lon * M_PER_DEG_LAT * np.cos(np.radians(lat.mean() if len(lat) else 0.0))
     y = lat * M_PER_DEG_LAT
     codes = np.asarray([c.code for c in routed.categories], dtype=object)
     radius = {c.code: c.duplicate_radius_m for c in routed.categories}
@@ -166,7 +168,7 @@ def nearby_candidates(routed: Routed) -> list[NDArray[np.int64]]:
         members = np.flatnonzero(codes == code)
         tree = cKDTree(np.column_stack([x[members], y[members]]))
         found = tree.query_ball_point(
-            np.column_stack([x[members], y[members]]), radius[code] * 1.02 + 1.0
+            np.column_stack([x[members], y[members]]), radius[code] * 1.05 + 1.0
         )
         for k, hits in enumerate(found):
             near[members[k]] = members[np.asarray(hits, dtype=np.int64)]
@@ -252,7 +254,9 @@ def write_history(
     timeline = Timeline(locator.directory, config, lifecycles, times, limit)
     near = nearby_candidates(routed)
     window_s = config.duplicate_window_days * 86400.0
-    contact_ids = routed.frame.get("reporter_external")
+    externals = routed.frame.get("reporter_external", pd.Series([None] * n)).tolist()
+    sources = routed.frame["source"].astype(str).tolist()
+    lats, lons, cell_ids = lat.tolist(), lon.tolist(), cells.tolist()
     case_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     deferred: list[tuple[int, int, dict[str, Any]]] = []
@@ -266,23 +270,26 @@ def write_history(
         reporter = int(reporter_ids[i]) if reporter_ids[i] >= 0 else None
         spec = reporters[int(who[i])] if reporter is not None else None
         cat_id, dept_id = category_rows[category.code]
-        external = contact_ids.iat[i] if contact_ids is not None else None
+        external = externals[i]
+        decision = routed.decisions[i]
+        routing = decision.to_dict()
         columns = case_columns(
-            routed.decisions[i],
+            decision,
             category,
             category_id=cat_id,
             department_id=dept_id,
-            lat=float(lat[i]),
-            lon=float(lon[i]),
-            h3_cell=int(cells[i]),
-            source=str(routed.frame["source"].iat[i]),
+            lat=lats[i],
+            lon=lons[i],
+            h3_cell=int(cell_ids[i]),
+            source=sources[i],
             description="",
             occurred=routed.occurred[i],
             reported=routed.reported[i],
             reporter_id=reporter,
             submitted_by_id=spec.user_id if spec else None,
-            contact={"id": external} if external else {},
+            contact={"id": external} if isinstance(external, str) else {},
             attributes={},
+            routing=routing,
         )
         columns["id"] = case_id
         columns["possible_duplicate_of_id"] = possible
@@ -291,13 +298,14 @@ def write_history(
         columns["acknowledged_at"] = columns["verified_at"] = None
         columns["resolved_at"] = columns["closed_at"] = None
         for row in intake_events(
-            routed.decisions[i],
+            decision,
             possible_duplicate_of=possible,
             actor_user_id=spec.user_id if spec else None,
             actor_role="reporter" if spec and spec.user_id else "system",
-            lat=float(lat[i]),
-            lon=float(lon[i]),
+            lat=lats[i],
+            lon=lons[i],
             at=routed.reported[i],
+            routing=routing,
         ):
             event_rows.append(_event_tuple(case_id, row))
         root = suggested if suggested >= 0 and timeline.is_root(suggested) else -1
@@ -305,7 +313,7 @@ def write_history(
             if "_grid" in row:  # a valid verify: its reward is known once all are played
                 deferred.append((len(event_rows), case_id, row))
             event_rows.append(_event_tuple(case_id, row))
-        case_rows.append(tuple(columns[c] for c in CASE_COLUMNS))
+        case_rows.append(_case_values(columns))
         counts.statuses[columns["status"]] = counts.statuses.get(columns["status"], 0) + 1
     timeline.award_all()
     for k, case_id, row in deferred:
@@ -342,5 +350,9 @@ def write_history(
     return counts
 
 
+_case_values = itemgetter(*CASE_COLUMNS)
+_event_values = itemgetter(*EVENT_COLUMNS[1:])  # after case_id
+
+
 def _event_tuple(case_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(case_id if c == "case_id" else row[c] for c in EVENT_COLUMNS)
+    return (case_id, *_event_values(row))

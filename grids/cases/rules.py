@@ -100,8 +100,10 @@ def case_columns(
     contact: dict[str, Any],
     attributes: dict[str, Any],
     external: tuple[str, str] | None = None,
+    routing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The columns of a case just routed (status ``routed``, working towards acknowledgement)."""
+    """The columns of a case just routed (status ``routed``, working towards acknowledgement);
+    ``routing`` is the decision's routing block if the caller has made it already."""
     grid = decision.grid
     community = decision.unit_at("community")
     town = decision.unit_at("town")
@@ -126,7 +128,7 @@ def case_columns(
         "assignee_unit_id": decision.assignee_unit.id if decision.assignee_unit else None,
         "officer_id": decision.officer.id if decision.officer else None,
         "escalation_level": 0,
-        "routing": decision.to_dict(),
+        "routing": routing if routing is not None else decision.to_dict(),
         "reporter_id": reporter_id,
         "contact": {k: v for k, v in contact.items() if v},
         "submitted_by_id": submitted_by_id,
@@ -151,6 +153,7 @@ def intake_events(
     lat: float,
     lon: float,
     at: dt.datetime,
+    routing: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The first two audit rows of a case (reported, routed), without their case id."""
     return [
@@ -178,6 +181,9 @@ def intake_events(
             "public_note": ROUTED_NOTE,
             "lat": None,
             "lon": None,
-            "data": {"routing": decision.to_dict(), "possible_duplicate_of": possible_duplicate_of},
+            "data": {
+                "routing": routing if routing is not None else decision.to_dict(),
+                "possible_duplicate_of": possible_duplicate_of,
+            },
         },
     ]

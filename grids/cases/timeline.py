@@ -12,6 +12,7 @@ earns the reporter the category's reward within the daily caps
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from geo.distance import haversine_m
 from grids.cases.assignment import escalate
 from grids.cases.escalation import DEADLINE_OF_STATUS
 from grids.cases.intake import CaseConfig
@@ -64,6 +64,11 @@ class Timeline:
         self.duplicate = np.zeros(len(times), dtype=bool)
         self.pending: list[tuple[float, int, int, CategoryInfo, dict[str, Any]]] = []
         self.rewards: list[dict[str, Any]] = []
+        self.steps = {
+            name: getattr(lifecycles, name).tolist()
+            for name in ("ack", "verify", "start", "resolve", "close")
+        }
+        self.offsets = lifecycles.offset_m.tolist()
 
     def is_root(self, j: int) -> bool:
         """Whether case ``j`` can be merged into: not a duplicate and never rejected."""
@@ -75,18 +80,19 @@ class Timeline:
         """The audit rows of case ``i`` after intake, changing ``columns`` as it goes; ``root``
         is the open case it is merged into if it is one (-1: none)."""
         plan = self.plan
-        merge_at = self.times[i] + plan.merge_delay[i]
+        merge_at = float(self.times[i] + plan.merge_delay[i])
+        ack = self.steps["ack"][i]
         steps: list[tuple[float, str]] = []
-        if plan.duplicate_wish[i] and root >= 0 and merge_at <= self.limit:
+        if root >= 0 and plan.duplicate_wish[i] and merge_at <= self.limit:
             self.duplicate[i] = True
             self.ends[i] = merge_at
-            if plan.ack[i] < merge_at:
-                steps.append((plan.ack[i], "acknowledge"))
+            if ack < merge_at:
+                steps.append((ack, "acknowledge"))
             steps.append((merge_at, "merge"))
         else:
             for name in ("ack", "verify", "start", "resolve", "close"):
-                at = getattr(plan, name)[i]
-                if np.isnan(at):
+                at = self.steps[name][i]
+                if math.isnan(at):
                     break
                 steps.append((at, "acknowledge" if name == "ack" else name))
         steps = [(at, name) for at, name in steps if at <= self.limit]
@@ -175,11 +181,10 @@ class Timeline:
 
     def _position(self, i: int, columns: dict[str, Any]) -> tuple[float, float]:
         """The officer's position at the verify: near the report, within the verify limit."""
-        east, north = self.plan.offset_m[i]
+        east, north = self.offsets[i]  # at most 150 m each way: well within the verify limit
         lat = columns["lat"] + north / 110_574.0
-        lon = columns["lon"] + east / (111_320.0 * np.cos(np.radians(columns["lat"])))
-        assert haversine_m(lat, lon, columns["lat"], columns["lon"]) <= self.config.verify_max_m
-        return float(lat), float(lon)
+        lon = columns["lon"] + east / (111_320.0 * math.cos(math.radians(columns["lat"])))
+        return lat, lon
 
     def award_all(self) -> None:
         """Rewards of the valid verifies, in their order, within each reporter's daily caps."""

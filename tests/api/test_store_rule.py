@@ -38,6 +38,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "people import": ["{people}"],
     "roster import": ["{rosters}"],
     "samples build": ["--scale", "0.02", "--out", "{tmp}/city"],
+    "samples accounts": [],
     "user create": ["--name", "admin", "--role", "admin"],
     "apikey create": ["--name", "app"],
     "escalate": ["--once"],
