@@ -301,7 +301,6 @@ def _map_page(
                 "until": caller.selection.until,
                 "category": chosen.category,
                 "unit": chosen.unit,
-                "source": chosen.source,
                 "crs": options.crs,
             },
         )

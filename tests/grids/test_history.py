@@ -4,6 +4,7 @@ plausible lifecycles, summaries that agree with the generator, the planted hot s
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections import Counter
 from decimal import Decimal
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from geo.emerging import emerging_hotspots
+from geo.emerging import Freq, emerging_hotspots
 from grids.accounts.models import Reporter, User
 from grids.analytics.cases import case_points
 from grids.analytics.hotspots import area_cells
@@ -155,23 +156,26 @@ def test_every_weeks_summary_received_the_generators_count(history_city: History
 # --- the planted hot spots, from the store -------------------------------------------
 
 
-@pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("res", [8, 9])
-@pytest.mark.parametrize("index", range(len(HOTSPOT_SPECS)))
-def test_planted_hotspots_are_found_in_the_store_with_their_class(
-    history_city: HistoryCity, sample_city_dir: Path, index: int, res: int
-) -> None:
-    spot = json.loads((sample_city_dir / "planted_hotspots.json").read_text(encoding="utf-8"))[
-        index
-    ]
-    with history_city.store.sessions() as session:
+def _planted(city_dir: Path) -> list[dict[str, Any]]:
+    spots: list[dict[str, Any]] = json.loads(
+        (city_dir / "planted_hotspots.json").read_text(encoding="utf-8")
+    )
+    return spots
+
+
+def _classify_planted(
+    city: HistoryCity, spot: dict[str, Any], res: int, freq: Freq = "W"
+) -> tuple[pd.DataFrame, list[str]]:
+    """The emerging classes of the spot's category from the store's cases; the planted
+    cell and the cell with the most reports within the spot's radius."""
+    with city.store.sessions() as session:
         points = case_points(session, Selection(category=spot["category"]), None)
         locator = GridLocator.from_store(session, cache_path=None, timezone="Asia/Shanghai")
     table = emerging_hotspots(
         points.cells,
         points.times,
         res=res,
-        freq="W",
+        freq=freq,
         k=1,
         time_window=1,
         area_cells=area_cells(locator, None, res),
@@ -188,8 +192,33 @@ def test_planted_hotspots_are_found_in_the_store_with_their_class(
     ]
     rows = table[table["cell"].isin([centre, *near])]
     best = rows.sort_values("count", ascending=False)["cell"].iloc[0]
-    got = table.set_index("cell").loc[[centre, best], "pattern"].tolist()
+    return table, [centre, best]
+
+
+@pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("res", [8, 9])
+@pytest.mark.parametrize("index", range(len(HOTSPOT_SPECS)))
+def test_planted_hotspots_are_found_in_the_store_with_their_class(
+    history_city: HistoryCity, sample_city_dir: Path, index: int, res: int
+) -> None:
+    spot = _planted(sample_city_dir)[index]
+    table, candidates = _classify_planted(history_city, spot, res)
+    got = table.set_index("cell").loc[candidates, "pattern"].tolist()
     assert f"{spot['pattern']}_hot_spot" in got, (spot["name"], got)
+
+
+@pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
+def test_the_new_hotspot_is_new_at_weekly_and_monthly_bins(
+    history_city: HistoryCity, sample_city_dir: Path
+) -> None:
+    """The 'new' plant lies in the final ISO week, which is in the final calendar month:
+    at both bin sizes it is hot in the final time step and never before (ESRI's New)."""
+    spot = next(s for s in _planted(sample_city_dir) if s["pattern"] == "new")
+    freqs: tuple[Freq, ...] = ("W", "M")
+    for res, freq in itertools.product((8, 9), freqs):
+        table, candidates = _classify_planted(history_city, spot, res, freq=freq)
+        row = table.set_index("cell").loc[candidates[0]]
+        assert row["pattern"] == "new_hot_spot" and row["hot_bins"] == 1, (res, freq)
 
 
 # --- the bulk path is live intake ------------------------------------------------------
@@ -208,6 +237,11 @@ def _reports_for_equivalence(city_dir: Path, locator: GridLocator) -> pd.DataFra
     others = frame[window].sample(30, random_state=2)
     chosen = pd.concat([dense, outside, others]).drop_duplicates("report_id")
     return chosen.sort_values(["reported_at", "report_id"]).reset_index(drop=True)
+
+
+def _event_view(e: CaseEvent) -> tuple[Any, ...]:
+    names = ("at", "action", "actor_role", "from_status", "to_status", "note", "public_note")
+    return (*(getattr(e, n) for n in names), e.lat, e.lon, e.data)
 
 
 def _intake_view(store: Store) -> list[dict[str, Any]]:
@@ -229,29 +263,10 @@ def _intake_view(store: Store) -> list[dict[str, Any]]:
                 {k: getattr(case, k) for k in keep}
                 | {
                     "reporter": reporter.pseudonym if reporter else None,
-                    "events": [
-                        (
-                            e.at,
-                            e.action,
-                            e.actor_role,
-                            e.from_status,
-                            e.to_status,
-                            e.note,
-                            e.public_note,
-                            e.lat,
-                            e.lon,
-                            e.data,
-                        )
-                        for e in events
-                    ],  # fmt: skip
+                    "events": [_event_view(e) for e in events],
                 }
             )
     return out
-
-
-def _event_view(e: CaseEvent) -> tuple[Any, ...]:
-    return (e.at, e.action, e.actor_role, e.from_status, e.to_status, e.note, e.public_note,
-            e.lat, e.lon, e.data)  # fmt: skip
 
 
 def test_the_bulk_path_writes_what_live_intake_writes(
