@@ -6,7 +6,7 @@ The city's files are generated once (into a temporary directory, or reused from
 measured is that of ``load_sample_history`` alone: arrivals, checks and routing
 by the rules of intake, lifecycles, COPY / executemany, indexes built after the
 load. The comparison is live intake (``create_case``, one transaction a report)
-on the first 2,000 reports, extrapolated to the year.
+on the first 300 reports, extrapolated to the year.
 
 Run: ``.venv/bin/python benchmarks/history_load.py [--scale 1.0] [--city DIR]``.
 """
@@ -69,7 +69,7 @@ def run(backend: str, city: Path, tmp: Path, scale: float) -> tuple[float, float
                 conn, locator, config, reports, as_of=AS_OF, scale=scale, seed=1, demo_reporter=None
             )
         bulk = time.perf_counter() - started
-        sample = written.head(2000)
+        sample = written.head(300)
         started = time.perf_counter()
         for row in sample.itertuples():
             with transaction(sessions) as session:
