@@ -34,6 +34,7 @@ WEEK = dt.timedelta(days=7)
 
 INVALID_SHARE = 0.06
 NOT_OURS_SHARE = 0.04
+STALLED_SHARE = 0.12  # wait on another department or a contractor: ten times as long
 DUPLICATE_SHARE = 0.35  # of the reports that find an open case of the same problem nearby
 REPORTERS_PER_SCALE = 3000
 VOLUNTEER_SHARE = 0.01  # of the reporters: file hundreds each
@@ -108,8 +109,9 @@ def draw_lifecycles(
     ack = reported + delay(ack_m, 0.3, 0.9)
     verify = ack + delay(np.maximum(verify_m - ack_m, 600.0), 0.3, 0.9)
     window = np.maximum(close_m - verify_m, 3600.0)
+    stalled = np.where(rng.random(n) < STALLED_SHARE, 10.0, 1.0)
     start = verify + delay(window, 0.08, 0.6)
-    resolve = start + delay(window, 0.3, 0.9)
+    resolve = start + delay(window, 0.3, 0.9) * stalled
     close = resolve + delay(np.full(n, 3600.0), 4.0, 0.8)
     fate = rng.random(n)
     valid = fate >= INVALID_SHARE + NOT_OURS_SHARE
