@@ -15,10 +15,19 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, func, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from grids.db import GeometryType
 
 Row = Sequence[Any]
+
+
+class RawJson(str):
+    """A value of a JSON column that is JSON text already (serialised once, written twice)."""
+
+
+def _json(value: Any) -> str:
+    return value if isinstance(value, RawJson) else json.dumps(value, ensure_ascii=False)
 
 
 def _converters(table: Table, columns: Sequence[str], dialect: Dialect) -> list[Callable | None]:
@@ -26,10 +35,10 @@ def _converters(table: Table, columns: Sequence[str], dialect: Dialect) -> list[
     out: list[Callable | None] = []
     for name in columns:
         kind = table.c[name].type
-        if dialect.name == "postgresql":
-            if isinstance(kind, JSON):
-                out.append(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
-            elif isinstance(kind, GeometryType):
+        if isinstance(kind, JSON):
+            out.append(_json)
+        elif dialect.name == "postgresql":
+            if isinstance(kind, GeometryType):
                 out.append(lambda v, k=kind, d=dialect: k.process_bind_param(v, d))
             else:
                 out.append(None)  # psycopg adapts datetimes, numbers and strings itself
@@ -92,11 +101,25 @@ def fix_sequence(conn: Connection, table: Table) -> None:
 
 @contextmanager
 def indexes_dropped(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
-    """Drop the models' indexes of empty tables for a load and build them again after it."""
+    """Drop the models' indexes of empty tables for a load and build them again after it.
+
+    On PostgreSQL a role that may (a superuser, as ``pg_restore --disable-triggers``) also
+    skips the per-row foreign-key triggers for the load: the rows are made consistent.
+    """
     empty = [t for t in tables if conn.scalar(select(t.c.id).limit(1)) is None]
     dropped = [index for t in empty for index in t.indexes]
     for index in dropped:
         index.drop(conn)
+    replica = False
+    if conn.dialect.name == "postgresql":
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            replica = True
+        except DBAPIError:
+            replica = False
     yield
+    if replica:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = origin")
     for index in dropped:
         index.create(conn)

@@ -17,6 +17,7 @@ indexes built after the load.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -33,7 +34,7 @@ from geo.cellmap import Located
 from geo.distance import haversine_m
 from grids.accounts.models import Reporter
 from grids.accounts.reporters import reporter_columns
-from grids.bulk import fix_sequence, indexes_dropped, insert_rows, next_id
+from grids.bulk import RawJson, fix_sequence, indexes_dropped, insert_rows, next_id
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, CaseEvent, RewardEntry
 from grids.cases.rules import CASE_H3_RES, case_columns, check_report, intake_events
@@ -297,6 +298,7 @@ def write_history(
         columns["reject_reason"] = None
         columns["acknowledged_at"] = columns["verified_at"] = None
         columns["resolved_at"] = columns["closed_at"] = None
+        routing_json = RawJson(json.dumps(routing, ensure_ascii=False))
         for row in intake_events(
             decision,
             possible_duplicate_of=possible,
@@ -307,12 +309,19 @@ def write_history(
             at=routed.reported[i],
             routing=routing,
         ):
+            if row["action"] == "route":  # the block serialised once, for the case and here
+                duplicate = json.dumps(possible)
+                row["data"] = RawJson(
+                    f'{{"routing": {routing_json}, "possible_duplicate_of": {duplicate}}}'
+                )
             event_rows.append(_event_tuple(case_id, row))
         root = suggested if suggested >= 0 and timeline.is_root(suggested) else -1
         for row in timeline.play(i, columns, root=root, first_case=first_case):
             if "_grid" in row:  # a valid verify: its reward is known once all are played
                 deferred.append((len(event_rows), case_id, row))
             event_rows.append(_event_tuple(case_id, row))
+        if columns["routing"] is routing:  # not escalated: the block as routed
+            columns["routing"] = routing_json
         case_rows.append(_case_values(columns))
         counts.statuses[columns["status"]] = counts.statuses.get(columns["status"], 0) + 1
     timeline.award_all()
