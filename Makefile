@@ -37,6 +37,7 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/patrol_plans.py
+	$(BIN)/python benchmarks/history_load.py
 
 ## make screenshots: regenerate the README's pictures (docs/screenshots) from the browser tests
 screenshots: $(STAMP) services
