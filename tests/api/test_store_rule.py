@@ -39,6 +39,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "roster import": ["{rosters}"],
     "samples build": ["--scale", "0.02", "--out", "{tmp}/city"],
     "samples accounts": [],
+    "check": [],
     "user create": ["--name", "admin", "--role", "admin"],
     "apikey create": ["--name", "app"],
     "escalate": ["--once"],
