@@ -82,7 +82,11 @@ def test_full_loop_with_reward_history_and_reporter_view(case_env: CaseEnv) -> N
     mine = case_env.client.get("/api/v1/my/cases", headers=case_env.headers("citizen")).json()
     followed = next(m for m in mine if m["id"] == case["id"])
     assert followed["status"] == "closed"
-    assert followed["reward"] == {"yuan": str(reward.amount_yuan), "points": reward.points}
+    assert followed["reward"] == {
+        "yuan": str(reward.amount_yuan),
+        "points": reward.points,
+        "note": reward.note,
+    }
     assert [s["status"] for s in followed["steps"]] == [
         "reported",
         "routed",

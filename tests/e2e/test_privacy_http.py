@@ -180,7 +180,9 @@ def plant(http: httpx.Client, tokens: dict[str, str]) -> list[int]:
     return ids
 
 
-def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str) -> None:
+def crawl(
+    http: httpx.Client, recorder: Recorder, tokens: dict[str, str], ids: list[int], town: str
+) -> None:
     """Every GET route of the service (and the plans in every format) as every viewer."""
     spec = http.get("/openapi.json").json()
     case = http.get(f"/api/v1/cases/{ids[0]}", headers=auth(tokens, "admin")).json()
@@ -209,6 +211,7 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
         if "get" in ops
     }
     required |= {"/": set(), "/console": set(), "/maps/data/{kind}.geojson": set()}
+    streams = {path for path in required if path.endswith("/events")}
     extra = {
         "/api/v1/summaries": [{"format": f, "unit": town} for f in ("json", "csv")],
         "/public/maps/hotspots": [{"format": f} for f in ("html", "geojson")],
@@ -218,6 +221,9 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
         headers = auth(tokens, who) if who else {}
         for template, names in required.items():
             for path in expand(template, values):
+                if template in streams:
+                    recorder.seen.append(read_stream(http, path, headers))
+                    continue
                 for params in extra.get(template, [{}]):
                     given = {n: query[n] for n in names if n in query}
                     http.get(path, params=given | params, headers=headers)
@@ -228,6 +234,22 @@ def crawl(http: httpx.Client, tokens: dict[str, str], ids: list[int], town: str)
                     json={"unit": town, "format": fmt, "time_limit_s": 1, "teams": [team()]},
                     headers=headers,
                 )
+
+
+def read_stream(
+    http: httpx.Client, path: str, headers: dict[str, str]
+) -> tuple[str, str, str, int, bytes]:
+    """An event stream replayed from its first event, read until it falls quiet: the stream
+    itself never ends, so the recorder could not keep it."""
+    chunks: list[bytes] = []
+    replay = headers | {"Last-Event-ID": "0"}
+    with http.stream("GET", path, headers=replay, timeout=httpx.Timeout(5.0, read=1.5)) as got:
+        try:
+            for chunk in got.iter_raw():
+                chunks.append(chunk)
+        except httpx.ReadTimeout:
+            pass
+    return ("GET", path, headers.get("Authorization", ""), got.status_code, b"".join(chunks))
 
 
 def expand(template: str, values: dict[str, list[str]]) -> list[str]:
@@ -254,7 +276,7 @@ def test_no_staff_or_public_response_names_a_reporter(served) -> None:  # type: 
     ids = plant(http, tokens)
     admin = http.get(f"/api/v1/cases/{ids[1]}", headers=auth(tokens, "admin")).json()
     assert admin["reporter"]["phone"] == PLANTED["app user's phone"]  # planted, kept for admins
-    crawl(http, tokens, ids, town)
+    crawl(http, recorder, tokens, ids, town)
     viewers = {f"Bearer {tokens[who]}": who for who in VIEWERS} | {"": "the public"}
     looked = [(m, p, viewers[w], s, b) for m, p, w, s, b in recorder.seen if w in viewers]
     found = [(who, m, p, s, leaks(b)) for m, p, who, s, b in looked if leaks(b)]
@@ -269,9 +291,12 @@ def test_no_staff_or_public_response_names_a_reporter(served) -> None:  # type: 
         ("the public", "/open311/v2/requests.xml"),
         ("the public", "/public/maps/hotspots"),
         ("patrol_leader", "/api/v1/patrols/plans"),
+        ("dispatcher", "/api/v1/events"),
     ):
         assert (who, path) in answered, (who, path)  # the search looked at real answers
     assert len(looked) > 300
+    stream = next(b for _, p, who, _, b in looked if p == "/api/v1/events" and who == "dispatcher")
+    assert b"event: case.created" in stream  # the replayed stream held the planted cases
 
 
 def admin_photo(http: httpx.Client, tokens: dict[str, str], case_id: int) -> int:
