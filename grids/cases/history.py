@@ -38,6 +38,7 @@ from grids.bulk import RawJson, fix_sequence, indexes_dropped, insert_rows, next
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, CaseEvent, RewardEntry
 from grids.cases.rules import CASE_H3_RES, case_columns, check_report, intake_events
+from grids.cases.timeline import Timeline
 from grids.city.directory import CategoryInfo
 from grids.city.dispatch import RoutingDecision
 from grids.city.locator import GridLocator
@@ -231,8 +232,6 @@ def write_history(
     as_of: dt.datetime,
 ) -> HistoryCounts:
     """Write the routed reports as cases with their lifecycles up to ``as_of``, in bulk."""
-    from grids.cases.timeline import Timeline
-
     n = len(routed)
     counts = HistoryCounts(refused=dict(routed.refused))
     if n == 0:
