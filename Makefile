@@ -38,6 +38,7 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/patrol_plans.py
 	$(BIN)/python benchmarks/concurrent_intake.py
+	$(BIN)/python benchmarks/history_load.py
 
 ## make fuzz: Schemathesis over every operation with each role, 100 examples each, both backends
 fuzz: $(STAMP) services

@@ -113,7 +113,6 @@ class SelectionParams:
     until: str | None
     category: str | None
     unit: str | None
-    source: str
 
     def parse(self, tz: str) -> Selection:
         return Selection(
@@ -121,7 +120,6 @@ class SelectionParams:
             parse_instant(self.until, tz, name="until"),
             self.category or None,
             self.unit or None,
-            self.source,
         )
 
 
@@ -137,15 +135,8 @@ def selection_params(
     unit: Annotated[
         str | None, Query(description="A town, community or grid code (default: your scope)")
     ] = None,
-    source: Annotated[
-        str,
-        Query(
-            description="auto (cases if the store has any in the window, else the sample "
-            "city's reports), cases or samples"
-        ),
-    ] = "auto",
 ) -> SelectionParams:
-    return SelectionParams(since, until, category, unit, source)
+    return SelectionParams(since, until, category, unit)
 
 
 SelectionDep = Annotated[SelectionParams, Depends(selection_params)]

@@ -8,22 +8,29 @@ never see each other's rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from grids.cases.history import HistoryCounts
+from grids.cases.intake import CaseConfig
 from grids.cases.invariants import check_store
 from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
 from grids.samples import build_sample_city
+from grids.samples.accounts import DemoAccount, create_demo_accounts, demo_reporter_id
+from grids.samples.history import load_sample_history, sample_reports
+from grids.samples.lifecycles import YEAR_END
 from grids.samples.load import load_sample_city, load_sample_patrols
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +40,9 @@ POSTGIS_URL = os.environ.get(
     "GRIDWATCH_TEST_POSTGIS_URL", "postgresql+psycopg://@/gridwatch_test?host=/var/run/postgresql"
 )
 SAMPLE_SCALE = 0.05
+HISTORY_SECRET = "history-secret"
+#: The test cities' history ends with the generated year (as `samples build --as-of 2026-11-15`).
+HISTORY_AS_OF = YEAR_END
 BACKENDS = ["sqlite", "postgis"]
 
 
@@ -131,11 +141,65 @@ def city_store(
     """A store on each backend with the small sample city loaded; shared by a module, whose
     tests must leave the case loop's invariants holding."""
     store = make_store(request.param, tmp_path_factory.mktemp("city_store"), request)
+    load_city(store, sample_city_dir)
+    yield store
+    assert_invariants(store)
+
+
+@dataclass
+class HistoryCity:
+    """A store with the small sample city and its year of history, and what was written."""
+
+    store: Store
+    written: pd.DataFrame  # the reports as cases: arrival time, town, ...
+    counts: HistoryCounts
+    checkins: int
+    accounts: list[DemoAccount]
+    config: CaseConfig
+
+    def token(self, label: str) -> str:
+        return next(a.token for a in self.accounts if a.label == label)
+
+
+def load_city(store: Store, city_dir: Path) -> GridLocator:
+    """The sample city's units, people, taxonomy, patrol points and teams; its locator."""
     with store.transaction() as session:
-        load_sample_city(session, sample_city_dir, TAXONOMY)
+        load_sample_city(session, city_dir, TAXONOMY)
     with store.sessions() as session:
         locator = GridLocator.from_store(session, cache_path=None, timezone="Asia/Shanghai")
     with store.transaction() as session:
-        load_sample_patrols(session, locator, sample_city_dir)
-    yield store
-    assert_invariants(store)
+        load_sample_patrols(session, locator, city_dir)
+    return locator
+
+
+def build_history_city(
+    store: Store, city_dir: Path, *, as_of: dt.datetime = HISTORY_AS_OF
+) -> HistoryCity:
+    """What `gridwatch samples build` makes, on ``store``: the city, demo accounts, history."""
+    locator = load_city(store, city_dir)
+    config = CaseConfig(secret=HISTORY_SECRET)
+    with store.transaction() as session:
+        accounts = create_demo_accounts(session, locator, HISTORY_SECRET, as_of)
+        reporter = demo_reporter_id(session, HISTORY_SECRET)
+    with store.engine.begin() as conn:
+        counts, checkins, written = load_sample_history(
+            conn,
+            locator,
+            config,
+            sample_reports(city_dir),
+            as_of=as_of,
+            scale=SAMPLE_SCALE,
+            seed=7,
+            demo_reporter=reporter,
+        )
+    return HistoryCity(store, written, counts, checkins, accounts, config)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def history_city(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sample_city_dir: Path
+) -> HistoryCity:
+    """The small sample city with its year of history, built once per session and backend;
+    tests must not change it (post cases on a store of their own)."""
+    store = make_store(request.param, tmp_path_factory.mktemp("history_city"), request)
+    return build_history_city(store, sample_city_dir)

@@ -92,13 +92,6 @@ Grids = Annotated[
 Layer = Annotated[str | None, typer.Option(help="Layer of --grids (GeoPackage)")]
 GridsCrs = Annotated[str, typer.Option(help="Datum of --grids: wgs84, gcj02 or bd09")]
 UnitCode = Annotated[str | None, typer.Option(help="Store only: a town, community or grid code")]
-Source = Annotated[
-    str,
-    typer.Option(
-        help="Store only: auto (cases if any in the window, else the sample "
-        "city's reports), cases or samples"
-    ),
-]
 Basemap = Annotated[
     str, typer.Option(help="HTML only: configured (GRIDWATCH_BASEMAP_URL, if set) or none")
 ]
@@ -124,12 +117,10 @@ class PointOptions:
     layer: Layer = None
     grids_crs: GridsCrs = "wgs84"
     unit: UnitCode = None
-    source: Source = "auto"
     basemap: Basemap = "configured"
     lang: Lang = "zh"
 
     def selection(self, config: Settings) -> analytics.Selection:
-        from geo.errors import GeoInputError
         from grids.analytics import hotspots as analytics
 
         tz = config.timezone
@@ -138,10 +129,7 @@ class PointOptions:
             analytics.parse_instant(self.until, tz, name="--until"),
             self.category,
             self.unit,
-            self.source,
         )
-        if selection.source not in analytics.SOURCES:
-            raise GeoInputError(f"--source must be one of {', '.join(analytics.SOURCES)}")
         return selection
 
 
@@ -366,9 +354,7 @@ def _analyse(
             locator = load_locator(config)
             progress.update(task, description="computing")
             with store_session(config) as session:
-                analysis = analytics.ANALYSES[kind](
-                    session, locator, selection, samples_dir=config.samples_dir, **params
-                )
+                analysis = analytics.ANALYSES[kind](session, locator, selection, **params)
         else:
 
             def step(description: str) -> None:

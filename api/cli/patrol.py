@@ -225,9 +225,7 @@ def _from_store(
     must_points: list[MustVisit] = []
     with store_session(config) as session:
         if want_hot:
-            hot = hot_cells(
-                session, locator, Selection(unit=unit), samples_dir=config.samples_dir, res=res
-            )
+            hot = hot_cells(session, locator, Selection(unit=unit), res=res)
             stops = candidates_from(hot)
         if must_unit is not None:
             must_points = must_visit_points(session, locator, must_unit)

@@ -105,7 +105,7 @@ def _run(
 ) -> analytics.Analysis:
     """The analysis ``kind`` (hotspots or emerging) with its parameters."""
     run = analytics.ANALYSES[kind]
-    return run(session, locator, selection, samples_dir=settings.samples_dir, **params)
+    return run(session, locator, selection, **params)
 
 
 def _geojson_response(kind: str, caller: Caller, params: dict[str, Any], crs: str) -> Response:
@@ -147,7 +147,7 @@ def hotspots_geojson(
     """Getis-Ord Gi* of every cell of the unit's field (zeros included) as GeoJSON:
     ``cell, count, gi_z, gi_p, gi_p_fdr, gi_bin, class`` per feature (and ``gi_p_sim``
     with ``inference=permutation``); the collection says which reports it used
-    (``source``: ``cases`` or ``sample_reports``). 422 below 30 cells with reports.
+    (``source``: ``cases``, the store's). 422 below 30 cells with reports.
 
     Example: ``/api/v1/hotspots?res=9&k=1&since=2026-10-01&category=garbage_piled&unit=DG20``
     """
@@ -248,7 +248,6 @@ def map_data(
             items.get("until"),
             items.get("category"),
             items.get("unit"),
-            items.get("source", "auto"),
         ).parse(settings.timezone)
         params: dict[str, Any] = {"res": int(items["res"]), "k": int(items["k"])}
         if kind == "hotspots":
@@ -322,7 +321,6 @@ def _map_page(
                 "until": caller.selection.until,
                 "category": chosen.category,
                 "unit": chosen.unit,
-                "source": chosen.source,
                 "crs": options.crs,
             },
         )
@@ -403,14 +401,13 @@ def public_counts(
     session: Any,
     locator: Any,
     selection: analytics.Selection,
-    samples_dir: Any,
     *,
     res: int,
     min_reports: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Counts per cell, only of cells with at least ``min_reports`` reports: the others
     are dropped here, before anything is drawn or encoded."""
-    points = analytics.load_points(session, locator, selection, samples_dir)
+    points = analytics.load_points(session, locator, selection)
     cells, counts = counts_per_cell(points.cells, res)
     keep = counts >= min_reports
     table = pd.DataFrame({"cell": cells_to_strings(cells[keep]), "count": counts[keep]})
@@ -459,13 +456,9 @@ def public_map(
         raise InvalidInput(f"res must be from {PUBLIC_RES[0]} to {PUBLIC_RES[1]} on the public map")
     if format not in ("html", "geojson"):
         raise InvalidInput(f"format must be html or geojson, got {format!r}")
-    params = SelectionParams(
-        _whole_day(since, "since"), _whole_day(until, "until"), category, unit, "auto"
-    )
+    params = SelectionParams(_whole_day(since, "since"), _whole_day(until, "until"), category, unit)
     selection = selection_for(params, None, settings, locator)
-    table, meta = public_counts(
-        session, locator, selection, settings.samples_dir, res=res, min_reports=k
-    )
+    table, meta = public_counts(session, locator, selection, res=res, min_reports=k)
     if format == "geojson":
         body = maps.cells_geojson(table["cell"], table, meta=meta)
         return compressed(request, body, GEOJSON)

@@ -115,17 +115,16 @@ async def make_plan(
     """
     require_role(user, *PLANNERS)
     unit = _unit_for(scope, body.unit, locator)
-    settings = request.app.state.settings
     hot = None
     if body.candidates is None:
-        tz = settings.timezone
+        tz = request.app.state.settings.timezone
         selection = Selection(
             since=as_utc(body.since, tz, "since"),
             until=as_utc(body.until, tz, "until"),
             category=body.category,
             unit=unit,
         )
-        hot = hot_cells(session, locator, selection, samples_dir=settings.samples_dir, res=body.res)
+        hot = hot_cells(session, locator, selection, res=body.res)
         candidates = candidates_from(hot)
     else:
         candidates = [Candidate(c.id, c.lat, c.lon, c.prize, c.name) for c in body.candidates]
@@ -196,13 +195,7 @@ def gaps(
     """Hot-spot cells and must-visit points with no check-in in the last ``hours``, worst first."""
     require_role(user, *PLANNERS, "planner")
     unit = _unit_for(scope, unit, locator)
-    hot = hot_cells(
-        session,
-        locator,
-        Selection(unit=unit),
-        samples_dir=request.app.state.settings.samples_dir,
-        res=res,
-    )
+    hot = hot_cells(session, locator, Selection(unit=unit), res=res)
     return coverage_gaps(session, locator, hot, hours=hours, unit_code=unit)
 
 

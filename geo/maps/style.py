@@ -132,7 +132,6 @@ TEXT: dict[str, dict[str, str]] = {
         "no_pattern": "无显著模式",
         "all_dates": "全部日期",
         "source_cases": "数据：案件库",
-        "source_sample_reports": "数据：样例城市合成报告",
     },
     "en": {
         "counts": "Report counts",
@@ -162,7 +161,6 @@ TEXT: dict[str, dict[str, str]] = {
         "no_pattern": "No pattern detected",
         "all_dates": "all dates",
         "source_cases": "Data: the case store",
-        "source_sample_reports": "Data: the sample city's synthetic reports",
     },
 }
 STATUS_TEXT: dict[str, dict[str, str]] = {

@@ -60,6 +60,19 @@ def _hashed(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def reporter_columns(
+    secret: str, key: str, *, external_id: str | None, user_id: int | None
+) -> dict[str, str | int | None]:
+    """The columns of a new reporter filed under ``key`` (see :func:`reporter_key`)."""
+    identity_key = _hashed(key)
+    return {
+        "identity_key": identity_key,
+        "pseudonym": pseudonym(secret, identity_key),
+        "external_id": external_id,
+        "user_id": user_id,
+    }
+
+
 def reporter_for(
     session: Session,
     secret: str,
@@ -84,10 +97,12 @@ def reporter_for(
         return reporter
     personal = user is not None and key == f"user:{user.id}"
     reporter = Reporter(
-        identity_key=identity_key,
-        pseudonym=pseudonym(secret, identity_key),
-        external_id=None if personal else app_user_id,
-        user_id=user.id if personal and user is not None else None,
+        **reporter_columns(
+            secret,
+            key,
+            external_id=None if personal else app_user_id,
+            user_id=user.id if personal and user is not None else None,
+        )
     )
     try:
         with session.begin_nested():

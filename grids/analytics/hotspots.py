@@ -3,11 +3,8 @@
 ``geo`` computes; this module decides what it computes on, the same way for
 the API, the CLI and the maps:
 
-- **Which reports.** The store's cases when there are any in the time window
-  (``source="cases"``); otherwise the sample city's synthetic reports
-  (``source="sample_reports"``, ``<samples_dir>/generated/reports.parquet``),
-  so that a new service has maps on its first day. Either can be asked for
-  explicitly, and every result says which one it used. Cases rejected as
+- **Which reports.** The store's cases, the one source of truth (the sample
+  city's year is cases in the store like any other). Cases rejected as
   invalid or as duplicates are left out (and counted): they are not
   problems on the ground, and a duplicate would count one problem twice.
 - **Which area.** The study area of a unit is the union of its grids (of
@@ -15,7 +12,7 @@ the API, the CLI and the maps:
   lies in it, zeros included, plus any cell that holds a report.
 - **Which time.** ``since`` inclusive, ``until`` exclusive; a bare date is
   local midnight in the city's time zone. Cases are placed in time by when
-  they were reported, the sample reports by when they occurred.
+  they were reported.
 
 Coarse cells are derived from each report's fine H3 cell (resolution 12) by
 bit operations, so nothing here needs a spatial SQL function and both store
@@ -23,9 +20,9 @@ backends give the same answers.
 
 This module runs the analyses and re-exports their pieces, which live beside
 it: ``grids.analytics.selection`` (the selection and the parameters),
-``grids.analytics.cases`` and ``grids.analytics.samples`` (the two sources of
-report points), ``grids.analytics.area`` (study areas and their cells, cached
-per grid locator) and ``grids.analytics.layers`` (what the maps draw around
+``grids.analytics.cases`` (the cases as report points),
+``grids.analytics.area`` (study areas and their cells, cached per grid locator) and
+``grids.analytics.layers`` (what the maps draw around
 the hexagons: outlines with who is on duty, case markers, patrol points).
 """
 
@@ -33,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -58,14 +54,11 @@ from grids.analytics.layers import (
     town_outlines,
 )
 from grids.analytics.minimums import Inference, TooLittleData, check_hotspot_field, check_time_steps
-from grids.analytics.samples import SAMPLE_REPORTS, sample_points, sample_reports_path
 from grids.analytics.selection import (
     FREQS,
     K_RANGE,
     RES_RANGE,
     SOURCE_CASES,
-    SOURCE_SAMPLES,
-    SOURCES,
     ReportPoints,
     Selection,
     check_parameters,
@@ -81,17 +74,9 @@ from grids.errors import InvalidInput
 MAX_CUBE_BINS = 30_000_000
 
 
-def load_points(
-    session: Session, locator: GridLocator, selection: Selection, samples_dir: Path
-) -> ReportPoints:
-    """The reports a hot-spot analysis of ``selection`` runs on (see the module docstring)."""
-    unit = selection.check(locator.directory)
-    source = selection.source
-    if source == "auto":
-        source = "cases" if has_cases(session, selection) else "samples"
-    if source == "cases":
-        return case_points(session, selection, unit)
-    return sample_points(samples_dir, locator, selection, unit)
+def load_points(session: Session, locator: GridLocator, selection: Selection) -> ReportPoints:
+    """The cases a hot-spot analysis of ``selection`` runs on (see the module docstring)."""
+    return case_points(session, selection, selection.check(locator.directory))
 
 
 @dataclass(frozen=True)
@@ -117,7 +102,6 @@ def hotspots(
     locator: GridLocator,
     selection: Selection,
     *,
-    samples_dir: Path,
     res: int = 9,
     k: int = 1,
     kernel: str = "uniform",
@@ -131,7 +115,7 @@ def hotspots(
     check_parameters(res=res, k=k, kernel=kernel)
     inference = inference or Inference()
     unit = selection.check(locator.directory)
-    points = load_points(session, locator, selection, samples_dir)
+    points = load_points(session, locator, selection)
     held, counts = counts_per_cell(points.cells, res)
     cells, values = complete_field(area_cells(locator, unit, res), held, counts)
     meta = _meta(selection, points, res=res, k=k, kernel=kernel, fdr=fdr)
@@ -154,7 +138,6 @@ def emerging(
     locator: GridLocator,
     selection: Selection,
     *,
-    samples_dir: Path,
     res: int = 8,
     freq: str = "week",
     k: int = 1,
@@ -163,7 +146,7 @@ def emerging(
     day, ISO-week or month bins in the city's time zone."""
     check_parameters(res=res, k=k, freq=freq)
     unit = selection.check(locator.directory)
-    points = load_points(session, locator, selection, samples_dir)
+    points = load_points(session, locator, selection)
     area = area_cells(locator, unit, res)
     tz = str(locator.tz)
     start = selection.since
@@ -209,10 +192,7 @@ __all__ = [
     "MAX_CUBE_BINS",
     "MAX_FIELD_CELLS",
     "RES_RANGE",
-    "SAMPLE_REPORTS",
-    "SOURCES",
     "SOURCE_CASES",
-    "SOURCE_SAMPLES",
     "Analysis",
     "GridParents",
     "Inference",
@@ -237,8 +217,6 @@ __all__ = [
     "parse_instant",
     "patrol_points",
     "resolve_unit",
-    "sample_points",
-    "sample_reports_path",
     "scoped_selection",
     "study_area",
     "town_outlines",

@@ -1,9 +1,9 @@
 """Which reports and which parameters a hot-spot analysis runs on, and the points it gets.
 
-A :class:`Selection` names the reports (a time window, a category, a unit, a
-source); :func:`check_parameters` refuses analysis parameters outside what
-``geo`` supports; :class:`ReportPoints` is what either source of reports
-(``grids.analytics.cases``, ``grids.analytics.samples``) yields for a selection.
+A :class:`Selection` names the store's cases (a time window, a category, a
+unit); :func:`check_parameters` refuses analysis parameters outside what ``geo``
+supports; :class:`ReportPoints` is what the cases of a selection yield
+(``grids.analytics.cases``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from grids.city.dispatch import category_of
 from grids.errors import InvalidInput, NotFound
 from grids.limits import as_utc
 
-SOURCES = ("auto", "cases", "samples")
 SOURCE_CASES = "cases"
-SOURCE_SAMPLES = "sample_reports"
 RES_RANGE = (4, 12)
 K_RANGE = (1, 3)
 FREQS: dict[str, Freq] = {"day": "D", "week": "W", "month": "M"}
@@ -65,18 +63,15 @@ def check_parameters(
 
 @dataclass(frozen=True)
 class Selection:
-    """Which reports: a time window, a category, a unit (code; None is the city), a source."""
+    """Which cases: a time window, a category, a unit (code; None is the city)."""
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     category: str | None = None
     unit: str | None = None
-    source: str = "auto"
 
     def check(self, directory: Directory) -> UnitInfo | None:
         """Validate against the directory; returns the unit (None for the whole city)."""
-        if self.source not in SOURCES:
-            raise InvalidInput(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
         if self.since and self.until and self.until <= self.since:
             raise InvalidInput("until must lie after since")
         category_of(directory, self.category)  # refuses unknown codes, listing the valid ones
@@ -136,17 +131,15 @@ def scoped_selection(selection: Selection, default_unit: str | None) -> Selectio
     """The selection with the caller's own unit when they named none."""
     if selection.unit or default_unit is None:
         return selection
-    return Selection(
-        selection.since, selection.until, selection.category, default_unit, selection.source
-    )
+    return Selection(selection.since, selection.until, selection.category, default_unit)
 
 
 @dataclass(frozen=True)
 class ReportPoints:
     """Reports ready for ``geo``: fine cell, UTC time (naive ns) and category of each.
 
-    ``source`` is ``"cases"`` or ``"sample_reports"``; ``excluded`` counts the
-    cases left out as rejected invalid or duplicate.
+    ``source`` is ``"cases"`` (the store's); ``excluded`` counts the cases left
+    out as rejected invalid or duplicate.
     """
 
     source: str

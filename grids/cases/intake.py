@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-import shapely
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,22 +29,20 @@ from grids.accounts.users import Forbidden
 from grids.cases.models import Case, CaseEvent, IdempotencyKey, Photo
 from grids.cases.photos import PhotoStore
 from grids.cases.queries import nearby_open_cases
+from grids.cases.rules import (
+    CASE_H3_RES,
+    case_columns,
+    check_report,
+    intake_events,
+)
 from grids.cases.webhooks import enqueue
-from grids.city.dispatch import category_of
 from grids.city.locator import GridLocator
 from grids.city.models import Category
 from grids.community.buildings import link_case
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
 from grids.events import publish
-from grids.limits import as_utc, check_attributes, check_text
-
-CASE_H3_RES = 12
-"""Every case keeps its H3 cell at this fine resolution; coarser ones are derived."""
-
-SOURCES = ("app", "wechat", "patrol", "hotline", "open311", "import")
-OCCURRED_SKEW = dt.timedelta(minutes=10)
-"""How far a phone's clock may run ahead: occurred_at up to this after the report is accepted."""
+from grids.limits import check_attributes, check_text
 
 T = TypeVar("T")
 
@@ -216,15 +213,19 @@ def create_case(
     problem occurred; ``occurred_at`` must lie within the horizon before it.
     """
     now = now or utcnow()
-    if report.source not in SOURCES:
-        raise InvalidInput(f"source must be one of {list(SOURCES)}, got {report.source!r}")
     directory = locator.directory
-    category = category_of(directory, report.category)  # refuses unknown codes, listing valid ones
-    assert category is not None
-    occurred = _occurred(report.occurred_at, now, locator, config.occurred_max_age_days)
+    category, occurred = check_report(
+        directory,
+        category=report.category,
+        source=report.source,
+        description=report.description,
+        occurred_at=report.occurred_at,
+        now=now,
+        tz=locator.tz,
+        max_age_days=config.occurred_max_age_days,
+    )
     check_limits(report)
     parse_crs(report.crs)  # refuses an unknown datum, naming the ones it knows
-
     decision = locator.route(
         report.lat, report.lon, crs=report.crs, at=now, category=report.category
     )
@@ -246,54 +247,32 @@ def create_case(
     reporter = reporter_for(
         session, config.secret, user=user, app_user_id=report.reporter_id, client_id=client_id
     )
-    contact = {
-        "id": report.reporter_id,
-        "name": report.reporter_name,
-        "phone": report.reporter_phone,
-    }
     cat_row = session.scalar(select(Category).where(Category.code == report.category))
     assert cat_row is not None
-    dept_id = cat_row.department_id
-    grid = decision.grid
-    community = decision.unit_at("community")
-    town = decision.unit_at("town")
-    reported = now
     item = Case(
-        status="routed",
-        version=1,
-        category_id=cat_row.id,
-        department_id=dept_id,
-        description=report.description,
-        source=report.source,
-        lat=lat,
-        lon=lon,
-        geom=shapely.Point(lon, lat),
-        h3_cell=int(h3cells.latlng_to_cells(np.array([lat]), np.array([lon]), CASE_H3_RES)[0]),
-        match=decision.match,
-        snap_distance_m=decision.snap_distance_m,
-        grid_id=grid.id if grid else None,
-        community_id=community.id if community else None,
-        town_id=town.id if town else None,
-        assignee_kind=decision.assignee_kind,
-        assignee_unit_id=decision.assignee_unit.id if decision.assignee_unit else None,
-        officer_id=decision.officer.id if decision.officer else None,
-        escalation_level=0,
-        routing=decision.to_dict(),
-        reporter_id=reporter.id if reporter else None,
-        contact={k: v for k, v in contact.items() if v},
-        submitted_by_id=user.id if user else None,
-        occurred_at=occurred,
-        reported_at=reported,
-        updated_at=reported,
-        ack_due=reported + dt.timedelta(minutes=category.ack_minutes),
-        verify_due=reported + dt.timedelta(minutes=category.verify_minutes),
-        close_due=reported + dt.timedelta(minutes=category.close_minutes),
-        missed="",
-        attributes=report.attributes,
-        external_source=external[0] if external else None,
-        external_id=external[1] if external else None,
+        **case_columns(
+            decision,
+            category,
+            category_id=cat_row.id,
+            department_id=cat_row.department_id,
+            lat=lat,
+            lon=lon,
+            h3_cell=int(h3cells.latlng_to_cells(np.array([lat]), np.array([lon]), CASE_H3_RES)[0]),
+            source=report.source,
+            description=report.description,
+            occurred=occurred,
+            reported=now,
+            reporter_id=reporter.id if reporter else None,
+            submitted_by_id=user.id if user else None,
+            contact={
+                "id": report.reporter_id,
+                "name": report.reporter_name,
+                "phone": report.reporter_phone,
+            },
+            attributes=report.attributes,
+            external=external,
+        )
     )
-    item.next_due = item.ack_due
     duplicate = nearby_open_cases(
         session, config.duplicate_window_days, lat, lon, report.category, now=now, limit=1
     )
@@ -301,36 +280,16 @@ def create_case(
         item.possible_duplicate_of_id = duplicate[0][0].id
     session.add(item)
     session.flush()
-    actor_role = user.role if user else "system"
-    add_event(
-        session,
-        item,
-        "report",
-        None,
-        "reported",
-        actor_user=user,
-        actor_role=actor_role,
-        public_note="已收到您的报告 / report received",
+    for row in intake_events(
+        decision,
+        possible_duplicate_of=item.possible_duplicate_of_id,
+        actor_user_id=user.id if user else None,
+        actor_role=user.role if user else "system",
         lat=lat,
         lon=lon,
         at=now,
-    )
-    add_event(
-        session,
-        item,
-        "route",
-        "reported",
-        "routed",
-        actor_user=None,
-        actor_role="system",
-        note="; ".join(decision.reasons),
-        public_note="已分派给网格员处理 / assigned to the grid officer",
-        data={
-            "routing": decision.to_dict(),
-            "possible_duplicate_of": item.possible_duplicate_of_id,
-        },
-        at=now,
-    )
+    ):
+        session.add(CaseEvent(case_id=item.id, **row))
     for photo in photos or []:
         photo.case_id = item.id
         session.add(photo)
@@ -350,30 +309,11 @@ def create_case(
 
 def check_limits(report: NewReport) -> None:
     """Refuse a report beyond the limits of :mod:`grids.limits`, at every door alike."""
-    check_text(report.description, "description", limits.DESCRIPTION_MAX)
     check_text(report.category, "category", limits.NAME_MAX)
     check_text(report.reporter_id, "reporter id", limits.EXTERNAL_ID_MAX)
     check_text(report.reporter_name, "reporter name", limits.NAME_MAX)
     check_text(report.reporter_phone, "reporter phone", limits.PHONE_MAX)
     check_attributes(report.attributes)
-
-
-def _occurred(
-    occurred_at: dt.datetime | None, now: dt.datetime, locator: GridLocator, max_age_days: float
-) -> dt.datetime:
-    """When the problem occurred: now if not given; refused before the horizon or in the future."""
-    occurred = as_utc(occurred_at, locator.tz, "occurred_at") or now
-    if occurred > now + OCCURRED_SKEW:
-        raise InvalidInput(
-            f"occurred_at {occurred.isoformat()} is in the future (the report arrived at "
-            f"{now.isoformat(timespec='seconds')}); give the time the problem was seen"
-        )
-    if occurred < now - dt.timedelta(days=max_age_days):
-        raise InvalidInput(
-            f"occurred_at {occurred.isoformat()} is before the horizon of {max_age_days:g} days "
-            "before the report; give the time the problem was seen (ISO 8601 with offset)"
-        )
-    return occurred
 
 
 def add_event(

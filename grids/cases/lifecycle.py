@@ -36,7 +36,7 @@ from grids.cases.duplicates import duplicates_of, merge_root
 from grids.cases.intake import CaseConfig, add_event, require_role
 from grids.cases.models import STATUSES, Case, CaseEvent
 from grids.cases.publication import release
-from grids.cases.rewards import award, reward_view
+from grids.cases.rewards import FOUND_INVALID, award, reward_view
 from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
 from grids.db import utcnow
@@ -83,6 +83,50 @@ MERGED_NOTE = (
     "you will hear how it is handled"
 )
 FOLLOWED_NOTE = "同一问题经核实不予立案 / the same problem was not taken up after checking"
+
+
+STEPS = ("acknowledge", "start", "resolve", "close")
+"""The steps whose changes depend on nothing but the time and the case's deadlines."""
+
+
+def step_changes(
+    name: str, now: dt.datetime, *, verify_due: dt.datetime, close_due: dt.datetime
+) -> tuple[dict[str, Any], str]:
+    """The column changes and the state after one of :data:`STEPS` (also the history's)."""
+    if name == "acknowledge":
+        return {"acknowledged_at": now, "next_due": verify_due}, "acknowledged"
+    if name == "start":
+        return {}, "in_progress"
+    if name == "resolve":
+        return {"resolved_at": now, "next_due": None}, "resolved"
+    if name == "close":
+        return {"closed_at": now, "next_due": None}, "closed"
+    raise InvalidInput(f"{name!r} is not a plain step; use one of {list(STEPS)}")
+
+
+def verify_changes(
+    now: dt.datetime, *, close_due: dt.datetime, valid: bool, reason: str | None
+) -> tuple[dict[str, Any], str]:
+    """The column changes and the state after a verify on site, valid or not."""
+    if valid:
+        return {"verified_at": now, "next_due": close_due}, "verified"
+    return {"verified_at": now, "next_due": None, "reject_reason": reason}, "rejected"
+
+
+def merge_changes(root_id: int) -> dict[str, Any]:
+    """The column changes of a case merged into the root of its duplicate chain."""
+    return {"duplicate_of_id": root_id, "reject_reason": "duplicate", "next_due": None}
+
+
+def public_note(name: str, before: str, to_status: str, given: str | None = None) -> str:
+    """What the reporter is told: the actor's words if given, else the step's plain words."""
+    if name == "escalate":
+        return ""
+    if given is not None:
+        return given
+    if to_status == before:
+        return ""
+    return MERGED_NOTE if name == "merge" else PUBLIC_NOTES.get(to_status, "")
 
 
 class StaleVersion(Conflict):
@@ -208,7 +252,7 @@ def apply_action(
         action.name,
         before,
         note=action.note,
-        public_note=_public_note(action, before, to_status),
+        public_note=public_note(action.name, before, to_status, action.public_note),
         user=user,
         data=data,
         position=context.position,
@@ -288,34 +332,20 @@ def _record(
     )
 
 
-def _public_note(action: Action, before: str, to_status: str) -> str:
-    """What the reporter is told: the actor's words if given, else the step's plain words."""
-    if action.name == "escalate":
-        return ""
-    if action.public_note is not None:
-        return action.public_note
-    if to_status == before:
-        return ""
-    return MERGED_NOTE if action.name == "merge" else PUBLIC_NOTES.get(to_status, "")
-
-
 def _plan(
     context: _Context, item: Case, action: Action
 ) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """The column changes, target state and audit data of an action."""
     name, now = action.name, context.now
-    if name == "acknowledge":
-        return {"acknowledged_at": now, "next_due": item.verify_due}, "acknowledged", {}
+    if name in STEPS:
+        if name == "resolve" and not action.note:
+            raise InvalidInput("resolve needs a note saying what was done")
+        changes, to_status = step_changes(
+            name, now, verify_due=item.verify_due, close_due=item.close_due
+        )
+        return changes, to_status, {}
     if name == "verify":
         return _verify(context, item, action)
-    if name == "start":
-        return {}, "in_progress", {}
-    if name == "resolve":
-        if not action.note:
-            raise InvalidInput("resolve needs a note saying what was done")
-        return {"resolved_at": now, "next_due": None}, "resolved", {}
-    if name == "close":
-        return {"closed_at": now, "next_due": None}, "closed", {}
     if name == "reopen":
         return (
             {
@@ -353,11 +383,7 @@ def _plan(
         data: dict[str, Any] = {"duplicate_of": root.id}
         if root.id != action.duplicate_of:
             data["asked"] = action.duplicate_of
-        return (
-            {"duplicate_of_id": root.id, "reject_reason": "duplicate", "next_due": None},
-            "rejected",
-            data,
-        )
+        return merge_changes(root.id), "rejected", data
     if name == "import_closed":
         return {"resolved_at": now, "closed_at": now, "next_due": None}, "closed", {}
     if name == "import_open":
@@ -385,21 +411,18 @@ def _verify(
             f"your position is {distance / 1000:.1f} km from the report; verify on site, "
             f"within {limit:.0f} m of it (check the position's crs: wgs84, gcj02, bd09)"
         )
-    if action.valid:
-        return {"verified_at": context.now, "next_due": item.close_due}, "verified", {}
-    if action.reason not in REJECT_REASONS:
+    if not action.valid and action.reason not in REJECT_REASONS:
         raise InvalidInput(f"an invalid report needs a reason: one of {list(REJECT_REASONS)}")
-    return (
-        {"verified_at": context.now, "next_due": None, "reject_reason": action.reason},
-        "rejected",
-        {"reason": action.reason},
+    changes, to_status = verify_changes(
+        context.now, close_due=item.close_due, valid=action.valid, reason=action.reason
     )
+    return changes, to_status, ({} if action.valid else {"reason": action.reason})
 
 
 def _award_data(context: _Context, item: Case, action: Action) -> dict[str, Any]:
     """The verify row's record of the award, or of why there is none."""
     if not action.valid:
-        return {"reward": None, "no_reward": "the report was found invalid"}
+        return {"reward": None, "no_reward": FOUND_INVALID}
     entry, why = award(context.session, context.config, item, now=context.now)
     if entry is None:
         return {"reward": None, "no_reward": why}

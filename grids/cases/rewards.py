@@ -31,6 +31,8 @@ from grids.errors import InvalidInput
 
 GROUPS = ("reporter", "grid", "town")
 CAP_REACHED = "daily cap reached"
+NO_REPORTER = "no reporter to reward (a staff report, or an app report naming no user)"
+FOUND_INVALID = "the report was found invalid"
 
 
 def award(
@@ -38,7 +40,7 @@ def award(
 ) -> tuple[RewardEntry | None, str]:
     """The ledger row for a case just verified valid, or None and why nothing is due."""
     if item.reporter_id is None:
-        return None, "no reporter to reward (a staff report, or an app report naming no user)"
+        return None, NO_REPORTER
     if item.duplicate_of_id is not None:
         return None, "a duplicate earns nothing"
     category = session.get(Category, item.category_id)
@@ -55,10 +57,9 @@ def award(
         )
     )
     paid_points = reporter_points_between(session, item.reporter_id, day_start, day_end)
-    cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
-    yuan = max(Decimal(0), min(Decimal(category.reward_yuan), cap_yuan - Decimal(paid_yuan or 0)))
-    points = max(0, min(category.points, config.reward_daily_cap_points - paid_points))
-    capped = yuan < category.reward_yuan or points < category.points
+    yuan, points, capped = within_caps(
+        config, Decimal(category.reward_yuan), category.points, Decimal(paid_yuan or 0), paid_points
+    )
     if yuan == 0 and points == 0:
         return None, CAP_REACHED
     entry = RewardEntry(
@@ -83,6 +84,16 @@ def award(
             case_id=item.id,
         )
     return entry, ""
+
+
+def within_caps(
+    config: CaseConfig, yuan: Decimal, points: int, paid_yuan: Decimal, paid_points: int
+) -> tuple[Decimal, int, bool]:
+    """What a reporter who was paid ``paid_*`` today gets of an award: (yuan, points, capped)."""
+    cap_yuan = Decimal(str(config.reward_daily_cap_yuan))
+    got_yuan = max(Decimal(0), min(yuan, cap_yuan - paid_yuan))
+    got_points = max(0, min(points, config.reward_daily_cap_points - paid_points))
+    return got_yuan, got_points, got_yuan < yuan or got_points < points
 
 
 def reward_view(session: Session, entry: RewardEntry) -> dict[str, Any]:

@@ -107,6 +107,41 @@ class GridLocator:
     def locate_many(self, lat: np.ndarray, lon: np.ndarray) -> Located:
         return self.cellmap.locate(lat, lon)
 
+    def decide_located(
+        self,
+        located: Located,
+        local: list[dt.datetime],
+        categories: list[str | None],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[RoutingDecision]:
+        """The dispatch decision of each located point at its local time, for its category.
+
+        Decisions are memoised per (grid, local minute, category, match), so files of
+        many reports in few grids and shifts cost few rule evaluations.
+        """
+        memo: dict[tuple, RoutingDecision] = {}
+        out = []
+        names = MATCH_KINDS
+        for i in range(len(local)):
+            idx = int(located.index[i])
+            key = (idx, local[i].replace(second=0, microsecond=0), categories[i], located.match[i])
+            decision = memo.get(key)
+            if decision is None or decision.match == "snapped":
+                decision = decide(
+                    self.directory,
+                    int(self.unit_ids[idx]) if idx >= 0 else None,
+                    names[located.match[i]],
+                    float(located.distance_m[i]) if idx >= 0 else None,
+                    local[i],
+                    categories[i],
+                )
+                memo[key] = decision
+            out.append(decision)
+            if progress is not None and i % 10000 == 0:
+                progress(i)
+        return out
+
     def route_many(
         self,
         lat: np.ndarray,
@@ -116,11 +151,7 @@ class GridLocator:
         categories: pd.Series | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> pd.DataFrame:
-        """Route a table of WGS-84 points; one row per point with grid, officer and department.
-
-        Decisions are memoised per (grid, local minute, category), so files of
-        many reports in few grids and shifts cost few rule evaluations.
-        """
+        """Route a table of WGS-84 points; one row per point with grid, officer and department."""
         lat, lon = validate_coordinates(lat, lon)
         located = self.cellmap.locate(lat, lon)
         n = len(lat)
@@ -134,29 +165,7 @@ class GridLocator:
             if categories is not None
             else pd.Series([None] * n)
         )
-        memo: dict[tuple, RoutingDecision] = {}
-        out = []
-        names = MATCH_KINDS
-        for i in range(n):
-            idx = int(located.index[i])
-            stamp = local.iloc[i].replace(second=0, microsecond=0)
-            key = (idx, stamp, cats.iloc[i], int(located.match[i]))
-            decision = memo.get(key)
-            if decision is None or decision.match == "snapped":
-                grid_id = int(self.unit_ids[idx]) if idx >= 0 else None
-                distance = float(located.distance_m[i]) if idx >= 0 else None
-                decision = decide(
-                    self.directory,
-                    grid_id,
-                    names[located.match[i]],
-                    distance,
-                    local.iloc[i],
-                    cats.iloc[i],
-                )
-                memo[key] = decision
-            out.append(decision)
-            if progress is not None and i % 10000 == 0:
-                progress(i)
+        out = self.decide_located(located, list(local), list(cats), progress=progress)
         frame = pd.DataFrame(
             {
                 "grid_id": [d.grid.code if d.grid else None for d in out],

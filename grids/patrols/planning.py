@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import h3
@@ -40,7 +39,6 @@ def hot_cells(
     locator: GridLocator,
     selection: Selection,
     *,
-    samples_dir: Path,
     res: int = 9,
     k: int = 1,
     min_bin: int = 2,
@@ -51,7 +49,7 @@ def hot_cells(
     Below the minimum of Gi* (too few cells with reports) there are no hot cells, and the
     meta says why (``hotspots_refused``): a plan then visits the must-visit points only."""
     try:
-        analysis = hotspots(session, locator, selection, samples_dir=samples_dir, res=res, k=k)
+        analysis = hotspots(session, locator, selection, res=res, k=k)
     except TooLittleData as refused:
         empty = pd.DataFrame({c: [] for c in HOTSPOT_TABLE_COLUMNS})
         analysis = Analysis(empty, {"hotspots_refused": str(refused), "res": res, "k": k})

@@ -185,7 +185,7 @@ def record_checkins(
     }
     points = session.scalars(select(PatrolPoint)).all()
     cells = h3cells.latlng_to_cells(lat, lon, CHECKIN_H3_RES)
-    nearest = _nearest_points(points, lat, lon)
+    nearest = nearest_points(points, lat, lon)
     added = duplicates = 0
     for k in ordered:
         item = items[k]
@@ -211,7 +211,7 @@ def record_checkins(
     return added, duplicates
 
 
-def _nearest_points(points: Any, lat: np.ndarray, lon: np.ndarray) -> list[int | None]:
+def nearest_points(points: Any, lat: np.ndarray, lon: np.ndarray) -> list[int | None]:
     """The patrol point within the visit radius of each check-in, if any."""
     if not points:
         return [None] * len(lat)

@@ -1,8 +1,10 @@
 """The seeded sample city: Dongguan's real towns with synthetic grids, people and reports.
 
-Entry points: ``build_sample_city`` (``generate``), ``load.load_sample_city`` and
-``load.load_sample_patrols``; ``sources`` finds the towns and the taxonomy (the checkout's
-``data_samples/`` or the copies shipped in the package).
+Entry points: ``build_sample_city`` (``generate``), ``load.load_sample_city``,
+``load.load_sample_patrols``, ``history.load_sample_history`` (the year as cases, with
+``lifecycles`` and ``patrol_history``) and the demo accounts in ``accounts``; ``sources``
+finds the towns and the taxonomy (the checkout's ``data_samples/`` or the copies shipped in
+the package).
 """
 
 from grids.samples.generate import (

@@ -103,6 +103,13 @@ def make_users(store: Store, demo_grid: str, other_grid: str) -> dict[str, str]:
 def case_env(
     city_store: Store, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CaseEnv]:
+    yield from case_env_on(city_store, sample_city_dir, tmp_path_factory)
+
+
+def case_env_on(
+    city_store: Store, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CaseEnv]:
+    """A :class:`CaseEnv` on a store that holds the sample city."""
     tmp = tmp_path_factory.mktemp("data")
     settings = Settings(
         database_url=city_store.url,

@@ -1,7 +1,7 @@
 """Hot spots, maps, the public map and summaries over HTTP, on both backends.
 
 The store holds three weeks of cases (``tests.analytics_support.make_history``);
-outside those weeks the analytics fall back to the sample city's reports.
+outside those weeks there is nothing (the store is the one source).
 """
 
 from __future__ import annotations
@@ -146,20 +146,13 @@ def test_hotspots_are_the_complete_field_of_the_cases(env: Env) -> None:
     assert props["class"].tolist() == want["class"].tolist()
 
 
-def test_without_cases_in_the_window_the_sample_reports_are_used(
-    env: Env, sample_city_dir: Path
-) -> None:
-    reports = pd.read_parquet(sample_city_dir / "reports.parquet")
-    local = reports["occurred_at"].dt.tz_convert(TZ)
-    expected = int(((local >= "2026-01-01") & (local < "2026-07-01")).sum())
-    auto = env.get("/api/v1/hotspots", res=7, **SAMPLE_WINDOW).json()
-    assert auto["source"] == "sample_reports" and auto["reports"] == expected
-    assert sum(f["properties"]["count"] for f in auto["features"]) == expected
-    asked = env.get("/api/v1/hotspots", res=7, source="samples", **CASE_WINDOW).json()
-    assert asked["source"] == "sample_reports" and asked["reports"] > 0
-    empty = env.get("/api/v1/hotspots", res=7, source="cases", **SAMPLE_WINDOW)
-    assert empty.status_code == 422  # no case in the window: below the minimum of Gi*
-    assert empty.json()["source"] == "cases" and empty.json()["reports"] == 0
+def test_a_window_without_cases_has_no_reports_and_no_other_source(env: Env) -> None:
+    """One source of truth: outside the cases' weeks there is nothing, never a side file
+    (and nothing is below the minimum of Gi*: refused, not a map of zeros)."""
+    for extra in ({}, {"source": "samples"}):
+        empty = env.get("/api/v1/hotspots", res=7, **SAMPLE_WINDOW, **extra)
+        assert empty.status_code == 422, empty.text
+        assert empty.json()["source"] == "cases" and empty.json()["reports"] == 0
 
 
 def test_unit_category_and_gcj02_output(env: Env) -> None:
@@ -183,15 +176,13 @@ def test_unit_category_and_gcj02_output(env: Env) -> None:
 
 
 def test_emerging_geojson(env: Env) -> None:
-    response = env.get(
-        "/api/v1/hotspots/emerging", res=8, freq="week", unit=env.town, source="samples"
-    )
+    response = env.get("/api/v1/hotspots/emerging", res=8, freq="week", unit=env.town)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["source"] == "sample_reports" and body["freq"] == "week"
+    assert body["source"] == "cases" and body["freq"] == "week"
     props = pd.DataFrame([f["properties"] for f in body["features"]])
     assert {"cell", "count", "pattern", "label", "trend_z", "hot_bins", "n_bins"} <= set(props)
-    assert props["count"].sum() == body["reports"] and (props["n_bins"] >= 52).all()
+    assert props["count"].sum() == body["reports"] and (props["n_bins"] >= 3).all()
     days = env.get("/api/v1/hotspots/emerging", res=8, freq="day", **CASE_WINDOW).json()
     assert days["source"] == "cases" and days["features"][0]["properties"]["n_bins"] == 21
 
@@ -228,7 +219,6 @@ def test_roles_and_scopes(env: Env) -> None:
         ("/api/v1/hotspots", {"since": "2026-11-10", "until": "2026-11-01"}, 422, "after since"),
         ("/api/v1/hotspots", {"category": "ufo_sighting"}, 422, "unknown category 'ufo_sighting'"),
         ("/api/v1/hotspots", {"unit": "XX99"}, 404, "no unit with code 'XX99'"),
-        ("/api/v1/hotspots", {"source": "twitter"}, 422, "source must be one of"),
         ("/api/v1/hotspots", {"crs": "bd09"}, 422, "crs must be wgs84 or gcj02"),
         ("/api/v1/hotspots", {"res": 12}, 422, "choose a coarser res or a smaller unit"),
         ("/api/v1/hotspots/emerging", {"freq": "hour"}, 422, "freq must be one of day, week"),
@@ -262,9 +252,9 @@ def test_map_pages_link_only_their_own_files(env: Env) -> None:
     assert external_links(html) == [] and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
     assert "gw-hex-gi" in html and "gw-hex-count" in html and "markerClusterGroup" in html
     assert "热点分析" in html and "值班" in html and "数据：案件库" in html
-    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en", source="samples").text
+    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en").text
     assert "Hot Spot - 99% Confidence" in english and "L.tileLayer" not in english
-    emerging = env.get("/maps/emerging", res=8, unit=env.town, source="samples", basemap="none")
+    emerging = env.get("/maps/emerging", res=8, unit=env.town, basemap="none")
     assert emerging.status_code == 200 and external_links(emerging.text) == []
     assert "gw-hex-emerging" in emerging.text
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
@@ -293,28 +283,21 @@ def test_large_fields_are_fetched_through_a_signed_link(env: Env) -> None:
 # --------------------------------------------------------------------------
 
 
-def parent(lat: float, lon: float, res: int) -> str:
-    """A report's cell at ``res``: the parent of its fine (res 12) cell, as the store derives it
-    (H3 children are not exactly inside their parent, so this is not always the cell at res)."""
-    return h3.cell_to_parent(h3.latlng_to_cell(lat, lon, 12), res)
-
-
 def _public(env: Env, **params: Any) -> Any:
     return env.client.get("/public/maps/hotspots", params=params)
 
 
-def test_public_map_never_shows_a_cell_under_k(env: Env, sample_city_dir: Path) -> None:
-    reports = pd.read_parquet(sample_city_dir / "reports.parquet")
-    local = reports["occurred_at"].dt.tz_convert(TZ)
-    chosen = reports[(local >= "2026-01-01") & (local < "2026-07-01")]
-    raw = Counter(parent(a, b, 8) for a, b in zip(chosen["lat"], chosen["lon"], strict=True))
+def test_public_map_never_shows_a_cell_under_k(env: Env) -> None:
+    chosen = counted([c for c in env.cases if HISTORY_START <= c.reported_at < HISTORY_END])
+    raw = Counter(h3.cell_to_parent(h3.int_to_str(c.h3_cell), 8) for c in chosen)
     assert any(0 < n < 5 for n in raw.values())  # there is something to hide
-    body = _public(env, format="geojson", res=8, **SAMPLE_WINDOW).json()
+    body = _public(env, format="geojson", res=8, **CASE_WINDOW).json()
     shown = {f["properties"]["cell"]: f["properties"]["count"] for f in body["features"]}
     assert shown == {c: n for c, n in raw.items() if n >= 5}
     assert all(set(f["properties"]) == {"cell", "count"} for f in body["features"])
-    stricter = _public(env, format="geojson", res=8, min_reports=20, **SAMPLE_WINDOW).json()
-    assert min(f["properties"]["count"] for f in stricter["features"]) >= 20
+    stricter = _public(env, format="geojson", res=8, min_reports=6, **CASE_WINDOW).json()
+    counts = [f["properties"]["count"] for f in stricter["features"]]
+    assert all(n >= 6 for n in counts) and len(counts) == sum(n >= 6 for n in raw.values())
 
 
 def test_public_map_never_shows_a_case(env: Env) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import gpxpy
@@ -17,9 +18,22 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from grids.accounts.users import create_user
 from grids.samples import DEMO_LAT, DEMO_LON
-from tests.api.conftest import CaseEnv
+from tests.api.conftest import CaseEnv, case_env_on
+from tests.conftest import BACKENDS, build_history_city, make_store
 
 SHIFT = "2026-11-23T19:00:00+08:00"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def case_env(
+    request: pytest.FixtureRequest,
+    sample_city_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CaseEnv]:
+    """The case loop's app on a store with the sample year: plans go through its hot spots."""
+    store = make_store(request.param, tmp_path_factory.mktemp("plans"), request)
+    build_history_city(store, sample_city_dir)
+    yield from case_env_on(store, sample_city_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

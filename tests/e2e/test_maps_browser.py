@@ -11,13 +11,11 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 import tests.e2e.test_case_loop_http as case_loop_http
 from grids.accounts.users import create_user
-from grids.city.models import Unit
-from tests.analytics_support import analytics_app, make_history, samples_dir_for, settings_for
-from tests.conftest import Store
+from tests.analytics_support import analytics_app, samples_dir_for, settings_for
+from tests.conftest import HISTORY_SECRET, HistoryCity, Store
 from tests.e2e.conftest import Visit, watched_page
 from tests.e2e.screenshots import publish
 
@@ -26,19 +24,17 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def live(
-    city_store: Store, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    history_city: HistoryCity, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, str]]:
-    """The service on a socket (with the analytics routes), a planner's token and a town."""
+    """The service on a socket over the sample city and its year of cases, the demo
+    planner's token and a town."""
     tmp = tmp_path_factory.mktemp("maps_browser")
-    settings = settings_for(city_store, tmp, samples_dir_for(sample_city_dir, tmp), "browser")
-    make_history(city_store, sample_city_dir, per_week=10)  # cases for the markers
-    with city_store.transaction() as session:
-        token = create_user(session, "map viewer", "planner")[1]
-        town = session.scalar(select(Unit.code).where(Unit.code == "DG20"))
+    store = history_city.store
+    settings = settings_for(store, tmp, samples_dir_for(sample_city_dir, tmp), HISTORY_SECRET)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(case_loop_http, "create_app", lambda s: analytics_app(s))
         with case_loop_http.serve(settings) as base:
-            yield base, token, town or "DG01"
+            yield base, history_city.token("planner"), "DG20"
 
 
 def visit(
@@ -102,13 +98,13 @@ def field_cells(base: str, token: str, **params: Any) -> int:
     return len(body["features"])
 
 
-@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
 def test_hotspot_map_renders_offline_with_its_hexagons(
     live: Any, browser: Any, tmp_path: Path
 ) -> None:
     base, token, _ = live
     shot = tmp_path / "hotspot-map.png"
-    query = "res=8&basemap=none&source=samples&lang=en"  # the whole city
+    query = "res=8&basemap=none&lang=en"  # the whole city
     seen, page = visit(
         browser, base, token, f"/maps/hotspots?{query}", wait_for="path.gw-hex-gi", screenshot=shot
     )
@@ -118,7 +114,7 @@ def test_hotspot_map_renders_offline_with_its_hexagons(
     assert any("leaflet.js" in u for u in scripts) and any("leaflet.css" in u for u in scripts)
     assert any("leaflet.markercluster.js" in u for u in scripts)  # the cases' clusters
     hexagons = page.locator("path.gw-hex-gi").count()
-    assert hexagons == field_cells(base, token, res=8, source="samples") > 1000
+    assert hexagons == field_cells(base, token, res=8) > 1000
     assert page.locator(".marker-cluster, path.gw-case").count() > 0
     assert page.locator("path.gw-towns").count() >= 1
     assert page.locator(".gw-legend").inner_text().startswith("Hot spot analysis")
@@ -128,15 +124,15 @@ def test_hotspot_map_renders_offline_with_its_hexagons(
     publish(shot)
 
 
-@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
 def test_fetched_hexagons_emerging_and_public_maps_render_offline(live: Any, browser: Any) -> None:
     base, token, town = live
     pages = [
         (
-            f"/maps/hotspots?res=9&unit={town}&basemap=none&inline=false&source=samples&lang=en",
+            f"/maps/hotspots?res=9&unit={town}&basemap=none&inline=false&lang=en",
             "path.gw-hex-gi",
         ),
-        ("/maps/emerging?res=8&basemap=none&source=samples", "path.gw-hex-emerging"),
+        ("/maps/emerging?res=8&basemap=none", "path.gw-hex-emerging"),
         (
             "/public/maps/hotspots?res=8&basemap=none&since=2026-01-01&until=2026-07-01",
             "path.gw-hex-count",
@@ -148,7 +144,7 @@ def test_fetched_hexagons_emerging_and_public_maps_render_offline(live: Any, bro
         if "inline=false" in path:
             assert any("/maps/data/hotspots.geojson" in u for u in seen.loaded)
             drawn = page.locator(selector).count()
-            assert drawn == field_cells(base, token, res=9, unit=town, source="samples")
+            assert drawn == field_cells(base, token, res=9, unit=town)
         page.context.close()
 
 
@@ -164,7 +160,7 @@ def test_with_a_configured_tile_server_only_its_tiles_leave(
     with city_store.transaction() as session:
         token = create_user(session, "tile viewer", "planner")[1]
     with case_loop_http.serve(settings) as base:
-        seen, page = visit(browser, base, token, "/maps/hotspots?res=8&source=samples")
+        seen, page = visit(browser, base, token, "/maps/hotspots?res=8")
         assert seen.outside, "the configured tile server should have been asked for tiles"
         assert all(
             kind == "image" and url.startswith("http://tiles.intranet.test/")

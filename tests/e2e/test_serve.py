@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -75,9 +76,26 @@ def test_build_and_serve_the_sample_city_over_http(
         "samples", "build", "--scale", "0.05", "--out", str(tmp_path / "city"), env=env
     )
     assert built.returncode == 0, built.stderr
-    assert "sample city ready" in built.stdout
+    assert "sample city ready" in built.stdout and "history until" in built.stdout
+    token = re.search(r"dispatcher +dispatcher DG20 .*: (demo-\w+)", built.stdout)
+    assert token, built.stdout
+    accounts = gridwatch("samples", "accounts", env=env)
+    assert accounts.returncode == 0 and token.group(1) in accounts.stdout
+    cases = re.search(r"history until \S+: ([\d,]+) cases", built.stdout).group(1)  # type: ignore[union-attr]
     again = gridwatch("samples", "build", "--if-missing", env=env)
     assert "nothing to do" in again.stdout
+    twice = gridwatch("samples", "build", "--scale", "0.05", env=env)
+    assert twice.returncode == 2 and "--force` replaces it" in twice.stderr
+    if backend == "sqlite":  # --force replaces the history, it never adds a second one
+        forced = gridwatch(
+            "samples", "build", "--scale", "0.05", "--force", "--out", str(tmp_path / "city"),
+            "--as-of", "2026-11-15", env=env,
+        )  # fmt: skip
+        assert forced.returncode == 0, forced.stderr
+        replaced = re.search(r"history until \S+: ([\d,]+) cases", forced.stdout)
+        assert replaced and int(replaced.group(1).replace(",", "")) < 2 * int(
+            cases.replace(",", "")
+        )
 
     with served(env) as (base, health):
         assert health.status_code == 200
@@ -86,6 +104,12 @@ def test_build_and_serve_the_sample_city_over_http(
         assert body["officer"]["name"] and body["assignee"]["kind"] == "officer"
         bad = httpx.get(f"{base}/api/v1/locate", params={"lat": "nan", "lon": DEMO_LON})
         assert bad.status_code == 422
+        queue = httpx.get(
+            f"{base}/api/v1/cases",
+            params={"status": ["routed", "acknowledged", "verified", "in_progress"]},
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+        )
+        assert queue.status_code == 200 and queue.json()["total"] > 0  # the printed token
 
 
 def test_serve_on_a_never_initialised_store_answers_503_until_init(tmp_path: Path) -> None:

@@ -306,8 +306,8 @@ def test_the_whole_loop_in_three_browsers(
         # the map pages, with the configured basemap
         maps = signed_in(browser, base, tokens["dispatcher"], **desk)
         for path in (
-            "/maps/hotspots?res=8&source=samples",
-            "/maps/emerging?res=8&source=samples",
+            "/maps/hotspots?res=8",
+            "/maps/emerging?res=8",
             "/public/maps/hotspots?res=8",
             "/maps/patrol-gaps?hours=24",
         ):

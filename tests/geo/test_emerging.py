@@ -1,26 +1,20 @@
-"""Emerging hot spots: the cube, space-time Gi*, Mann-Kendall, the ESRI classes, the sample city."""
+"""Emerging hot spots: the cube, space-time Gi*, Mann-Kendall, the ESRI classes (the sample city's planted hot spots: tests/grids/test_history.py)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import shapely
 from scipy import stats
 
-from geo.aggregate import study_area_cells
 from geo.emerging import (
     EMERGING_PATTERNS,
-    Freq,
     SpaceTimeCube,
     bin_starts,
     classify_emerging,
@@ -34,7 +28,6 @@ from geo.emerging import (
 from geo.errors import GeoInputError
 from geo.h3cells import grid_disks, latlng_to_cells
 from geo.hotspots import gi_star_weights, h3_weights
-from grids.samples.reports import HOTSPOT_SPECS
 
 CENTRE = latlng_to_cells(np.array([22.95]), np.array([113.75]), 9)
 FIELD = grid_disks(CENTRE, 12)  # 469 cells
@@ -259,69 +252,3 @@ def test_emerging_table_columns() -> None:
     assert table["count"].sum() == 500
     assert table["pattern"].isin(list(EMERGING_PATTERNS)).all()
     assert (table["n_bins"] == 18).all()  # 2026-01-05 .. 2026-05-04: 18 ISO weeks
-
-
-# --- the sample city ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def city(sample_city_dir: Path) -> City:
-    reports = pd.read_parquet(sample_city_dir / "reports.parquet")
-    planted = json.loads((sample_city_dir / "planted_hotspots.json").read_text(encoding="utf-8"))
-    grids = gpd.read_file(sample_city_dir / "city.gpkg", layer="grids")
-    area = shapely.union_all(np.asarray(grids.geometry.values, dtype=object))
-    return {
-        "reports": reports,
-        "cells": latlng_to_cells(reports["lat"].to_numpy(), reports["lon"].to_numpy(), 11),
-        "planted": planted,
-        "area": {res: study_area_cells(area, res) for res in (8, 9)},
-    }
-
-
-def _classify_planted(
-    city: City, spot: dict[str, Any], res: int, freq: Freq = "W"
-) -> tuple[pd.DataFrame, list[str]]:
-    reports = city["reports"]
-    mine = (reports["category"] == spot["category"]).to_numpy()
-    table = emerging_hotspots(
-        city["cells"][mine],
-        reports["occurred_at"][mine],
-        res=res,
-        freq=freq,
-        k=1,
-        time_window=1,
-        area_cells=city["area"][res],
-        start="2025-11-16",
-        end="2026-11-15",
-        tz="Asia/Shanghai",
-    )
-    centre = h3.latlng_to_cell(spot["lat"], spot["lon"], res)
-    # the planted cell, and the cell with the most reports among those within the radius
-    near = [c for c in h3.grid_disk(centre, 3)
-            if h3.great_circle_distance(h3.cell_to_latlng(c), (spot["lat"], spot["lon"]), "m")
-            <= spot["radius_m"]]  # fmt: skip
-    rows = table[table["cell"].isin([centre, *near])]
-    best = rows.sort_values("count", ascending=False)["cell"].iloc[0]
-    return table, [centre, best]
-
-
-@pytest.mark.parametrize("res", [8, 9])
-@pytest.mark.parametrize("index", range(len(HOTSPOT_SPECS)))
-def test_sample_city_planted_hotspots_are_classed_as_planted(
-    city: City, index: int, res: int
-) -> None:
-    spot = city["planted"][index]
-    table, candidates = _classify_planted(city, spot, res)
-    got = table.set_index("cell").loc[candidates, "pattern"].tolist()
-    assert f"{spot['pattern']}_hot_spot" in got, (spot["name"], got)
-
-
-def test_sample_city_new_hotspot_is_new_at_weekly_and_monthly_bins(city: City) -> None:
-    """The 'new' plant lies in the final ISO week, which is in the final calendar month:
-    at both bin sizes it is hot in the final time step and never before (ESRI's New)."""
-    spot = next(s for s in city["planted"] if s["pattern"] == "new")
-    freqs: tuple[Freq, ...] = ("W", "M")
-    for res, freq in itertools.product((8, 9), freqs):
-        table, candidates = _classify_planted(city, spot, res, freq=freq)
-        row = table.set_index("cell").loc[candidates[0]]
-        assert row["pattern"] == "new_hot_spot" and row["hot_bins"] == 1, (res, freq)
