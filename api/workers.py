@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grids.cases.escalation import escalate_overdue
 from grids.cases.intake import CaseConfig
-from grids.cases.webhooks import deliver_due
 from grids.city.locator import LocatorCache
 from grids.db import transaction
 from grids.errors import NotReady
 from grids.events import prune
+from grids.exchange.webhooks import deliver_due
 
 log = logging.getLogger("gridwatch.workers")
 PRUNE_EVERY_S = 3600.0

@@ -21,12 +21,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from grids.cases.history import HistoryCounts
 from grids.cases.intake import CaseConfig
 from grids.cases.invariants import check_store
 from grids.city.directory import Directory
 from grids.city.locator import GridLocator
 from grids.db import make_engine, session_factory, transaction, upgrade_schema
+from grids.history.writer import HistoryCounts
 from grids.samples import build_sample_city
 from grids.samples.accounts import DemoAccount, create_demo_accounts, demo_reporter_id
 from grids.samples.history import load_sample_history, sample_reports

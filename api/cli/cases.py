@@ -99,8 +99,8 @@ def webhooks_deliver(
 
     Example: gridwatch webhooks deliver --once
     """
-    from grids.cases.webhooks import deliver_due
     from grids.db import session_factory
+    from grids.exchange.webhooks import deliver_due
 
     config = settings()
     with store_engine(config) as engine:
@@ -128,7 +128,7 @@ def import_open311(
     Example: gridwatch import open311 requests.json --source bloomington
     --default-category garbage_piled --category-map codes.json
     """
-    from grids.cases.open311 import import_requests
+    from grids.exchange.open311 import import_requests
 
     mapping = _category_map(category_map)
     config = settings()

@@ -4,7 +4,7 @@ Errors follow the specification: HTTP 400, 403 or 404 with a list of
 ``{"code", "description"}`` (``<errors><error>`` in XML); a POST that is not
 form-encoded is a 415. A POST may give ``crs`` (wgs84, gcj02, bd09) for its
 ``lat``/``long``, converted as the JSON API converts them (one intake, ``submit``).
-The listings are public and follow :mod:`grids.cases.publication`.
+The listings are public and follow :mod:`grids.exchange.publication`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from grids.accounts.reporters import open311_user_id
 from grids.accounts.users import check_api_key
 from grids.cases.intake import NewReport, OutsideServiceArea, submit
 from grids.cases.models import Case
-from grids.cases.open311 import CLOSED_STATES, as_request, service_definition, services
-from grids.cases.publication import listable
 from grids.city.models import Category
 from grids.errors import GridwatchError, InvalidInput
+from grids.exchange.open311 import CLOSED_STATES, as_request, service_definition, services
+from grids.exchange.publication import listable
 from grids.limits import MAX_ID, as_utc, parse_id
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_ERRORS)

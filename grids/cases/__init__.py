@@ -1,9 +1,9 @@
-"""The case loop: intake, lifecycle, queues and views, photos, rewards, escalation, webhooks.
+"""The case loop: intake, lifecycle, queues and views, photos, rewards, escalation.
 
-Entry points: ``intake.create_case``, ``lifecycle.apply_action`` (its rules of who holds
-a case in ``assignment`` and of the duplicate chain in ``duplicates``), ``queries.queue``,
-``views.case_view``, ``escalation.escalate_overdue``, ``webhooks.deliver_due``,
-``invariants.check_store`` (``gridwatch check``), the Open311 mapping in ``open311``, and
-``history.write_history``: many reports at their own times in bulk, through the rules of
-intake in ``rules`` and the loop's step changes (played by ``timeline``).
+Entry points: ``intake.create_case`` (by the rules in ``rules``), ``lifecycle.apply_action``
+(its rules of who holds a case in ``assignment`` and of the duplicate chain in
+``duplicates``), ``queries.queue``, ``views.case_view``, ``escalation.escalate_overdue``,
+``conversation.post_message`` and ``invariants.check_store`` (``gridwatch check``).
+Open311, webhooks and public listings are in :mod:`grids.exchange`; the bulk history in
+:mod:`grids.history`.
 """

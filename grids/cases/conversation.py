@@ -18,11 +18,11 @@ from grids.accounts.models import User
 from grids.accounts.users import Forbidden
 from grids.cases.intake import CaseConfig, add_event
 from grids.cases.models import Case
-from grids.cases.webhooks import enqueue
 from grids.city.models import Base
 from grids.db import UtcDateTime, utcnow
 from grids.errors import InvalidInput
 from grids.events import publish
+from grids.exchange.webhooks import enqueue
 
 MAX_CHARS = 2000
 STAFF_ROLES = ("officer", "dispatcher", "admin")

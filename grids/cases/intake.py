@@ -35,13 +35,13 @@ from grids.cases.rules import (
     check_report,
     intake_events,
 )
-from grids.cases.webhooks import enqueue
 from grids.city.locator import GridLocator
 from grids.city.models import Category
 from grids.community.buildings import link_case
 from grids.db import transaction, utcnow
 from grids.errors import InvalidInput, with_article
 from grids.events import publish
+from grids.exchange.webhooks import enqueue
 from grids.limits import check_attributes, check_text
 
 T = TypeVar("T")

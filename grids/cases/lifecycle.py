@@ -35,13 +35,13 @@ from grids.cases.assignment import escalate, reassign
 from grids.cases.duplicates import duplicates_of, merge_root
 from grids.cases.intake import CaseConfig, add_event, require_role
 from grids.cases.models import STATUSES, Case, CaseEvent
-from grids.cases.publication import release
 from grids.cases.rewards import FOUND_INVALID, award, reward_view
-from grids.cases.webhooks import enqueue
 from grids.city.directory import Directory
 from grids.db import utcnow
 from grids.errors import Conflict, GridwatchError, InvalidInput, NotFound
 from grids.events import publish
+from grids.exchange.publication import release
+from grids.exchange.webhooks import enqueue
 
 __all__ = ["ALLOWED", "Action", "Conflict", "StaleVersion", "VersionRequired", "apply_action"]
 

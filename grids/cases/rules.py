@@ -1,7 +1,7 @@
 """The rules a new case is made by, shared by live intake and the bulk history.
 
 :func:`grids.cases.intake.create_case` (one report, now) and
-:mod:`grids.cases.history` (a year of reports at their own times) both check a
+:mod:`grids.history.writer` (a year of reports at their own times) both check a
 report with :func:`check_report`, route it with the dispatch ladder at the
 report's own time, and write the columns of :func:`case_columns` (deadlines by
 :func:`deadlines`) and the first audit rows of :func:`intake_events`, so a case

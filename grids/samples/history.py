@@ -1,6 +1,6 @@
 """The sample city's year of history, loaded into the store as cases, events, rewards and
 check-ins (see :mod:`grids.samples.lifecycles` for what happens and
-:mod:`grids.cases.history` for how it is written)."""
+:mod:`grids.history.writer` for how it is written)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from sqlalchemy import Connection, delete, func, select
 
 from grids.accounts.models import Reporter
 from grids.cases.conversation import CaseMessage
-from grids.cases.history import HistoryCounts, ReporterSpec, route_reports, write_history
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, CaseEvent, IdempotencyKey, Photo, RewardEntry, WebhookDelivery
 from grids.city.locator import GridLocator
 from grids.community.models import PointsAccount, PointsEntry
 from grids.events import LiveEvent
+from grids.history.writer import HistoryCounts, ReporterSpec, route_reports, write_history
 from grids.patrols.models import CheckIn
 from grids.samples.generate import DEMO_LAT, DEMO_LON
 from grids.samples.lifecycles import arrivals, draw_lifecycles, reporters

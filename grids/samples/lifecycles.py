@@ -10,7 +10,7 @@ anonymously, by the hotline or from patrols); each case is acknowledged
 within minutes to hours, verified on site near the report, sometimes found
 invalid or not ours, started, resolved and closed, with delays scaled to the
 category's deadlines so that a realistic share misses one. Which cases are
-duplicates of an earlier open one is decided by :mod:`grids.cases.history`
+duplicates of an earlier open one is decided by :mod:`grids.history.writer`
 from the ``duplicate_wish`` drawn here.
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from grids.cases.history import Lifecycles
 from grids.city.directory import CategoryInfo
+from grids.history.writer import Lifecycles
 from grids.samples.reports import PERIOD_END
 
 #: The instant the generated year ends (local midnight after PERIOD_END, UTC+8).

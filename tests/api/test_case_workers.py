@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from grids.cases.intake import CaseConfig, NewReport, create_case
 from grids.cases.models import Case, WebhookDelivery
-from grids.cases.webhooks import deliver_due
 from grids.city.locator import GridLocator
 from grids.db import session_factory
+from grids.exchange.webhooks import deliver_due
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.conftest import Store
 

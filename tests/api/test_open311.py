@@ -21,8 +21,8 @@ from geo.crs import from_wgs84
 from grids.accounts.users import create_api_key
 from grids.cases.invariants import check_store
 from grids.cases.models import Case, CaseEvent
-from grids.cases.publication import public_position
 from grids.city.directory import Directory
+from grids.exchange.publication import public_position
 from grids.samples import DEMO_LAT, DEMO_LON
 from tests.api.conftest import CaseEnv
 from tests.conftest import REPO

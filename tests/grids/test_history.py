@@ -24,11 +24,11 @@ from grids.analytics.cases import case_points
 from grids.analytics.hotspots import area_cells
 from grids.analytics.selection import Selection
 from grids.analytics.summaries import summarise
-from grids.cases.history import Lifecycles, route_reports, write_history
 from grids.cases.intake import CaseConfig, NewReport, create_case
 from grids.cases.models import OPEN_STATUSES, Case, CaseEvent, RewardEntry
 from grids.city.directory import Directory
 from grids.city.locator import GridLocator
+from grids.history.writer import Lifecycles, route_reports, write_history
 from grids.patrols.models import CheckIn
 from grids.samples.history import sample_reports
 from grids.samples.lifecycles import arrivals, reporters
@@ -282,7 +282,7 @@ def test_the_bulk_path_writes_what_live_intake_writes(
         np.random.default_rng(1),
         np.asarray(sorted(set(routed.towns()) - {None}), dtype=object),
     )
-    from grids.cases.history import ReporterSpec
+    from grids.history.writer import ReporterSpec
 
     specs = [ReporterSpec(f"ext:0:wx-{k}", f"wx-{k}") for k in range(total)]
     external = np.asarray([s.external_id for s in specs] + [None], dtype=object)

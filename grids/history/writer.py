@@ -6,7 +6,7 @@ routed by the dispatch ladder and the rosters at the time it arrived, gets its
 category's department and deadlines, the columns and the first audit rows a
 live report gets, and the reporter identity and pseudonym live intake would
 give it. Its way through the loop (given as :class:`Lifecycles`) is applied
-with the lifecycle's own step changes (:mod:`grids.cases.timeline`): an audit
+with the lifecycle's own step changes (:mod:`grids.history.timeline`): an audit
 row per step at the step's own time, escalations where a deadline passed (as
 the checker that runs every minute would have made them), duplicates merged
 into the open case live intake would have suggested, rewards within the daily
@@ -38,13 +38,13 @@ from grids.bulk import RawJson, fix_sequence, indexes_dropped, insert_rows, next
 from grids.cases.intake import CaseConfig
 from grids.cases.models import Case, CaseEvent, RewardEntry
 from grids.cases.rules import CASE_H3_RES, case_columns, check_report, intake_events
-from grids.cases.timeline import Timeline
 from grids.city.directory import CategoryInfo
 from grids.city.dispatch import RoutingDecision
 from grids.city.locator import GridLocator
 from grids.city.models import Category
 from grids.community.models import PointsAccount, PointsEntry
 from grids.errors import InvalidInput
+from grids.history.timeline import Timeline
 
 FloatArray = NDArray[np.float64]
 M_PER_DEG_LAT = 110_574.0

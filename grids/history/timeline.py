@@ -29,7 +29,7 @@ from grids.cases.rewards import CAP_REACHED, FOUND_INVALID, NO_REPORTER, within_
 from grids.city.directory import CategoryInfo, Directory
 
 if TYPE_CHECKING:
-    from grids.cases.history import FloatArray, Lifecycles
+    from grids.history.writer import FloatArray, Lifecycles
 
 CHECK_EVERY_S = 60.0
 """The escalation checker's interval: a missed deadline escalates within a minute."""

@@ -5,7 +5,7 @@ Internal states map to the two of the standard: ``closed`` for resolved,
 closed and rejected cases, ``open`` for the rest; ``status_notes`` carries the
 latest public note and ``expected_datetime`` the close deadline. The listings
 are public: positions, free text and small cells follow
-:mod:`grids.cases.publication`.
+:mod:`grids.exchange.publication`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from geo.errors import GeoInputError
 from grids.cases.intake import CaseConfig, NewReport, OutsideServiceArea, create_case
 from grids.cases.lifecycle import Action, apply_action
 from grids.cases.models import Case, CaseEvent
-from grids.cases.publication import public_position, released
 from grids.city.locator import GridLocator
 from grids.city.models import Category, Department
 from grids.db import utcnow
 from grids.errors import ImportRefused, InvalidInput
+from grids.exchange.publication import public_position, released
 
 CLOSED_STATES = ("resolved", "closed", "rejected")
 ATTRIBUTES = [
@@ -89,7 +89,7 @@ def service_definition(session: Session, code: str) -> dict[str, Any] | None:
 
 def as_request(session: Session, item: Case) -> dict[str, Any]:
     """A case as a public Open311 service request: its position coarsened to its cell's
-    centre, free text only as a moderator released it (:mod:`grids.cases.publication`)."""
+    centre, free text only as a moderator released it (:mod:`grids.exchange.publication`)."""
     category = session.get(Category, item.category_id)
     department = session.get(Department, item.department_id) if item.department_id else None
     assert category is not None
