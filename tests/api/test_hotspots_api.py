@@ -44,7 +44,7 @@ from tests.analytics_support import (
     samples_dir_for,
     settings_for,
 )
-from tests.conftest import Store
+from tests.conftest import HISTORY_SECRET, HistoryCity, Store
 
 CASE_WINDOW = {"since": "2026-10-26", "until": "2026-11-16"}
 SAMPLE_WINDOW = {"since": "2026-01-01", "until": "2026-07-01"}
@@ -101,6 +101,26 @@ def env(
         yield Env(city_store, settings, client, tokens, town_code, other_code, cases)
 
 
+@pytest.fixture(scope="module")
+def year(
+    history_city: HistoryCity, sample_city_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
+    """The small city with its year of history (read only): enough reports in a town for
+    the minimums of Gi* (30 cells with reports) and of emerging hot spots (10 time steps)."""
+    tmp = tmp_path_factory.mktemp("hotspots_year")
+    samples = samples_dir_for(sample_city_dir, tmp)
+    settings = settings_for(history_city.store, tmp, samples, secret=HISTORY_SECRET)
+    tokens = {who: history_city.token(who) for who in ("planner", "admin", "dispatcher")}
+    town = next(a.scope for a in history_city.accounts if a.label == "dispatcher")
+    assert town is not None
+    with history_city.store.sessions() as session:
+        other = session.scalar(
+            select(Unit.code).where(Unit.level == "town", Unit.code != town).order_by(Unit.code)
+        )
+    with TestClient(analytics_app(settings)) as client:
+        yield Env(history_city.store, settings, client, tokens, town, str(other), [])
+
+
 def counted(cases: list[Case]) -> list[Case]:
     """Cases that count as reports: not rejected as invalid or duplicate, not merged."""
     return [
@@ -155,7 +175,7 @@ def test_a_window_without_cases_has_no_reports_and_no_other_source(env: Env) -> 
         assert empty.json()["source"] == "cases" and empty.json()["reports"] == 0
 
 
-def test_unit_category_and_gcj02_output(env: Env) -> None:
+def test_unit_category_and_gcj02_output(env: Env, year: Env) -> None:
     town = env.get("/api/v1/hotspots", res=9, unit=env.town, **CASE_WINDOW).json()
     in_town = counted([c for c in env.cases if c.town_id and c.reported_at < HISTORY_END])
     with env.store.sessions() as session:
@@ -165,9 +185,9 @@ def test_unit_category_and_gcj02_output(env: Env) -> None:
     category = Counter(c.category.code for c in counted(env.cases)).most_common(1)[0][0]
     one = env.get("/api/v1/hotspots", res=8, category=category, **CASE_WINDOW).json()
     assert one["reports"] == sum(1 for c in counted(env.cases) if c.category.code == category)
-    samples = {"res": 8, "unit": env.town, "source": "samples"}
-    wgs = env.get("/api/v1/hotspots", **samples).json()["features"][0]
-    gcj = env.get("/api/v1/hotspots", crs="gcj02", **samples).json()["features"][0]
+    town_year = {"res": 8, "unit": year.town}
+    wgs = year.get("/api/v1/hotspots", **town_year).json()["features"][0]
+    gcj = year.get("/api/v1/hotspots", crs="gcj02", **town_year).json()["features"][0]
     (lon_w, lat_w), (lon_g, lat_g) = (
         wgs["geometry"]["coordinates"][0][0],
         gcj["geometry"]["coordinates"][0][0],
@@ -175,8 +195,8 @@ def test_unit_category_and_gcj02_output(env: Env) -> None:
     assert 0.001 < lon_g - lon_w < 0.01 and -0.01 < lat_g - lat_w < 0  # the GCJ-02 shift here
 
 
-def test_emerging_geojson(env: Env) -> None:
-    response = env.get("/api/v1/hotspots/emerging", res=8, freq="week", unit=env.town)
+def test_emerging_geojson(env: Env, year: Env) -> None:
+    response = year.get("/api/v1/hotspots/emerging", res=8, freq="week", unit=year.town)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "cases" and body["freq"] == "week"
@@ -199,7 +219,7 @@ def test_roles_and_scopes(env: Env) -> None:
     assert env.get("/api/v1/hotspots", who=None, res=8).status_code == 401
     env.client.cookies.set("gridwatch_token", env.tokens["admin"])
     try:  # a browser sends the token as a cookie
-        admin = env.client.get("/api/v1/hotspots", params={"res": 7, "source": "samples"})
+        admin = env.client.get("/api/v1/hotspots", params={"res": 7})
         assert admin.status_code == 200
     finally:
         env.client.cookies.clear()
@@ -245,24 +265,25 @@ def test_bad_input_is_a_clear_4xx(
 # --------------------------------------------------------------------------
 
 
-def test_map_pages_link_only_their_own_files(env: Env) -> None:
+def test_map_pages_link_only_their_own_files(env: Env, year: Env) -> None:
     page = env.get("/maps/hotspots", res=9, basemap="none", **CASE_WINDOW)  # the city's cases
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert external_links(html) == [] and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
     assert "gw-hex-gi" in html and "gw-hex-count" in html and "markerClusterGroup" in html
     assert "热点分析" in html and "值班" in html and "数据：案件库" in html
-    english = env.get("/maps/hotspots", res=8, unit=env.town, lang="en").text
+    english = year.get("/maps/hotspots", res=8, unit=year.town, lang="en").text
     assert "Hot Spot - 99% Confidence" in english and "L.tileLayer" not in english
-    emerging = env.get("/maps/emerging", res=8, unit=env.town, basemap="none")
+    emerging = year.get("/maps/emerging", res=8, unit=year.town, basemap="none")
     assert emerging.status_code == 200 and external_links(emerging.text) == []
     assert "gw-hex-emerging" in emerging.text
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert env.client.get(asset).status_code == 200, asset
 
 
-def test_large_fields_are_fetched_through_a_signed_link(env: Env) -> None:
-    options = {"res": 9, "unit": env.town, "source": "samples"}
+def test_large_fields_are_fetched_through_a_signed_link(year: Env) -> None:
+    env = year
+    options = {"res": 9, "unit": env.town}
     html = env.get("/maps/hotspots", inline="false", basemap="none", **options).text
     url = re.search(r'fetch\("(/maps/data/hotspots\.geojson\?[^"]+)"', html).group(1)
     data = env.client.get(url)  # no token: the link itself is the permission
@@ -401,8 +422,9 @@ def test_emerging_is_refused_below_10_time_steps(env: Env) -> None:
     assert days["time_steps"] == 21
 
 
-def test_permutation_inference_is_seeded_and_classes_follow_it(env: Env) -> None:
-    params = {"res": 8, "unit": env.town, "source": "samples", **SAMPLE_WINDOW}
+def test_permutation_inference_is_seeded_and_classes_follow_it(year: Env) -> None:
+    env = year
+    params = {"res": 8, "unit": env.town}
     asked = {"inference": "permutation", "permutations": 199, "seed": 7}
     one = env.get("/api/v1/hotspots", **params, **asked).json()
     again = env.get("/api/v1/hotspots", **params, **asked).json()
@@ -433,5 +455,5 @@ def test_permutation_inference_is_seeded_and_classes_follow_it(env: Env) -> None
     ],
 )
 def test_bad_inference_is_a_clear_422(env: Env, params: dict[str, Any], fragment: str) -> None:
-    response = env.get("/api/v1/hotspots", res=8, source="samples", **params)
+    response = env.get("/api/v1/hotspots", res=8, **params)
     assert response.status_code == 422 and fragment in response.json()["detail"]
