@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pages import signin_page, wants_html
+from api.pages import refusal_page, signin_page, wants_html
 from geo.errors import GeoInputError
 from grids.accounts.users import Forbidden, NotAuthenticated
 from grids.cases.intake import IdempotencyConflict, OutsideServiceArea
@@ -85,6 +85,8 @@ def error_response(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
     if status in (401, 403) and wants_html(request):
         return signin_page(str(exc))
+    if status in (404, 409, 422) and wants_html(request):
+        return refusal_page(status, str(exc))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     body = {"detail": str(exc), **getattr(exc, "body", {})}
     return JSONResponse(body, status_code=status, headers=headers)

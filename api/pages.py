@@ -55,6 +55,18 @@ def signin_page(message: str) -> HTMLResponse:
     )
 
 
+def refusal_page(status: int, message: str) -> HTMLResponse:
+    """What a browser opening a page it cannot have sees: the reason as a readable page
+    with the same status (a map of a city too young for Gi*, an unknown unit), not JSON."""
+    body = (
+        '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
+        "<title>gridwatch</title></head><body>"
+        f'<main class="gw-refused"><h1>{status}</h1><p>{html.escape(message)}</p>'
+        '<p><a href="/">gridwatch</a></p></main></body></html>'
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
 def _face(request: Request, name: str) -> HTMLResponse:
     path, roles = FACES[name]
     user = session_user(request)

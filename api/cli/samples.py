@@ -86,7 +86,7 @@ def build(
 
     from grids.samples import DEFAULT_SEED, build_sample_city
     from grids.samples.accounts import create_demo_accounts, demo_reporter_id
-    from grids.samples.community import load_sample_community
+    from grids.samples.community import has_community, load_sample_community
     from grids.samples.history import (
         clear_history,
         has_history,
@@ -151,13 +151,22 @@ def build(
             )
         step("loading: volunteers, buildings, a past operation")
         with store_session(config) as session:
-            community = load_sample_community(session, locator, config.community_config(), now=end)
+            community = None  # kept as it is: --force replaces the history of cases only
+            if not has_community(session):
+                community = load_sample_community(
+                    session, locator, config.community_config(), now=end
+                )
     for report in reports:
         console.print(report.summary()[0])
         report.write(out_dir / f"import-{report.level}.json")
     console.print(
         f"sample city ready: {manifest.counts.get('grids')} grids, "
-        f"{community.volunteers} volunteers, {community.buildings} buildings in {out_dir}; "
+        + (
+            f"{community.volunteers} volunteers, {community.buildings} buildings"
+            if community
+            else "its volunteers and buildings kept"
+        )
+        + f" in {out_dir}; "
         f"validation reports in {out_dir}/import-*.json"
     )
     console.print(

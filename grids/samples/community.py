@@ -64,6 +64,12 @@ def _month_key(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def has_community(session: Session) -> bool:
+    """Whether the store already holds the sample community (``samples build --force``
+    replaces the history of cases, never the volunteers and their ledgers)."""
+    return session.scalar(select(Volunteer.id).limit(1)) is not None
+
+
 def load_sample_community(
     session: Session,
     locator: GridLocator,

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 import tests.e2e.test_case_loop_http as case_loop_http
-from grids.accounts.users import create_user
 from tests.analytics_support import analytics_app, samples_dir_for, settings_for
-from tests.conftest import HISTORY_SECRET, HistoryCity, Store
+from tests.conftest import HISTORY_SECRET, HistoryCity
 from tests.e2e.conftest import Visit, watched_page
 from tests.e2e.screenshots import publish
 
@@ -148,17 +147,16 @@ def test_fetched_hexagons_emerging_and_public_maps_render_offline(live: Any, bro
         page.context.close()
 
 
-@pytest.mark.parametrize("city_store", ["sqlite"], indirect=True)
 def test_with_a_configured_tile_server_only_its_tiles_leave(
-    city_store: Store, sample_city_dir: Path, tmp_path: Path, browser: Any
+    history_city: HistoryCity, sample_city_dir: Path, tmp_path: Path, browser: Any
 ) -> None:
     """GRIDWATCH_BASEMAP_URL: the map asks that server for tile images and nothing else."""
-    settings = settings_for(city_store, tmp_path, samples_dir_for(sample_city_dir, tmp_path))
+    samples = samples_dir_for(sample_city_dir, tmp_path)
+    settings = settings_for(history_city.store, tmp_path, samples, HISTORY_SECRET)
     settings = settings.model_copy(
         update={"basemap_url": "http://tiles.intranet.test/{z}/{x}/{y}.png"}
     )
-    with city_store.transaction() as session:
-        token = create_user(session, "tile viewer", "planner")[1]
+    token = history_city.token("planner")
     with case_loop_http.serve(settings) as base:
         seen, page = visit(browser, base, token, "/maps/hotspots?res=8")
         assert seen.outside, "the configured tile server should have been asked for tiles"
