@@ -1,4 +1,5 @@
-"""Webhooks survive a receiver that is down; the deadline checker and user tokens from the CLI."""
+"""Webhooks survive a receiver that is down; the deadline checker (once, however many run) and
+user tokens from the CLI."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from grids.cases.intake import CaseConfig, NewReport, create_case
 from grids.cases.escalation import escalate_overdue
+from grids.cases.intake import CaseConfig, NewReport, create_case
 from grids.cases.models import Case, CaseEvent, WebhookDelivery
 from grids.city.locator import GridLocator
 from grids.db import session_factory

@@ -13,8 +13,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -34,8 +35,8 @@ CASES = 12
 class Counting(http.server.BaseHTTPRequestHandler):
     """A webhook receiver that counts the requests of each delivery id."""
 
-    seen: Counter[str] = Counter()
-    lock = threading.Lock()
+    seen: ClassVar[Counter[str]] = Counter()
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -57,9 +58,9 @@ def receiver() -> Iterator[str]:
     server.shutdown()
 
 
-def wait_until(done: object, what: str, timeout: float = 90.0) -> None:
+def wait_until(done: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, f"not done in {timeout} s: {what}"
         time.sleep(0.3)
 
@@ -79,8 +80,9 @@ def test_three_processes_run_the_background_work_once_and_share_the_stream(
         "GRIDWATCH_WEBHOOKS": json.dumps({"*": [receiver]}),
     }
     with (  # one host with two workers, and a second host
-        service_process({**env, "GRIDWATCH_DATA_DIR": str(tmp_path / "a")}, "--workers", "2")
-        as first,
+        service_process(
+            {**env, "GRIDWATCH_DATA_DIR": str(tmp_path / "a")}, "--workers", "2"
+        ) as first,
         service_process({**env, "GRIDWATCH_DATA_DIR": str(tmp_path / "b")}) as second,
     ):
         tokens = make_users(store, *_two_grids(first))
