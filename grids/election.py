@@ -42,6 +42,7 @@ class RunnerElection:
         try:
             if self._conn is None:
                 cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+                cparams.setdefault("connect_timeout", 5)  # a round never hangs on the election
                 self._conn = psycopg.connect(*cargs, autocommit=True, **cparams)
             if self.held:
                 self._conn.execute("SELECT 1")  # the lock lives as long as this connection
