@@ -40,6 +40,7 @@ from api.settings import Settings
 from api.workers import Workers
 from grids.city.locator import GridLocator, LocatorCache, store_revision
 from grids.db import make_engine, session_factory
+from grids.election import RunnerElection
 from grids.errors import NotReady
 
 log = logging.getLogger("gridwatch")
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         case_config,
         escalation_interval_s=settings.escalation_interval_s,
         webhook_interval_s=settings.webhook_interval_s,
+        election=RunnerElection(engine),
         ready=lambda: readiness.problem() is None,
     )
 

@@ -4,6 +4,9 @@ pruning old live events.
 The first two also run from cron (``gridwatch escalate --once``, ``gridwatch
 webhooks deliver --once``); inside the service one thread runs them on their
 intervals. Live events are pruned hourly whenever the deadline checker runs.
+
+On PostgreSQL several processes (and hosts) serve one store, and only the elected
+runner does this work (see :mod:`grids.election`); the others skip their rounds.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from grids.cases.escalation import escalate_overdue
 from grids.cases.intake import CaseConfig
 from grids.city.locator import LocatorCache
 from grids.db import transaction
+from grids.election import RunnerElection
 from grids.errors import NotReady
 from grids.events import prune
 from grids.exchange.webhooks import deliver_due
@@ -37,7 +41,8 @@ def escalate_once(
 
 class Workers:
     """One daemon thread that wakes up on each worker's interval until stopped; it does
-    nothing while ``ready()`` says the store is not initialised."""
+    nothing while ``ready()`` says the store is not initialised, or while another process
+    is the store's runner."""
 
     def __init__(
         self,
@@ -47,9 +52,11 @@ class Workers:
         *,
         escalation_interval_s: float,
         webhook_interval_s: float,
+        election: RunnerElection,
         ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sessions = sessions
+        self.election = election
         self.ready = ready
         self.locators = locators
         self.config = config
@@ -69,6 +76,7 @@ class Workers:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        self.election.close()
 
     def _run(self) -> None:
         due = {name: 0.0 for name, interval in self.intervals.items() if interval > 0}
@@ -81,7 +89,7 @@ class Workers:
             self._stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
     def _run_one(self, name: str) -> None:
-        if not self.ready():
+        if not self.ready() or not self.election.holds():
             return
         try:
             if name == "escalate":

@@ -57,29 +57,53 @@ app.command("init")(store.init)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Service processes on this port (PostgreSQL only; SQLite serves one)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API, the console and the maps.
 
     On a store that was never initialised it answers 503 (run `gridwatch init`) until it is.
+    With --workers N (PostgreSQL), N processes serve; one of all the processes on the store,
+    on this host or others, runs the deadline checker and webhook delivery.
 
     Example: gridwatch serve --port 8000, then open http://127.0.0.1:8000/docs
     """
     import uvicorn
+    from fastapi import FastAPI
+    from sqlalchemy.engine import make_url
 
     from api.app import create_app
+    from api.basemap import open_archive
     from grids.errors import GridwatchError
 
     config = settings()
     host, port = host or config.host, port or config.port
+    if workers > 1 and make_url(config.database_url).get_backend_name() != "postgresql":
+        fail(
+            f"--workers {workers} needs PostgreSQL (GRIDWATCH_DATABASE_URL=postgresql+psycopg://"
+            "...); the embedded SQLite store is served by one process"
+        )
     try:  # a basemap file that cannot be served stops the start with what to fix
-        service = create_app(config)
+        if workers == 1:
+            service: FastAPI | str = create_app(config)
+        else:  # each process makes its own app from the environment
+            archive = open_archive(config)
+            if archive is not None:
+                archive.close()
+            service = "api.app:create_app"
     except GridwatchError as exc:
         fail(str(exc))
-    console.print(f"gridwatch on http://{host}:{port} (docs at /docs)")
+    console.print(f"gridwatch on http://{host}:{port} (docs at /docs), {workers} process(es)")
     uvicorn.run(
         service,
         host=host,
         port=port,
+        workers=workers,
+        factory=workers > 1,
         timeout_graceful_shutdown=5,  # open event streams must not hold up a restart
     )
 

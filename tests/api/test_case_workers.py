@@ -1,4 +1,5 @@
-"""Webhooks survive a receiver that is down; the deadline checker and user tokens from the CLI."""
+"""Webhooks survive a receiver that is down; the deadline checker (once, however many run) and
+user tokens from the CLI."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from grids.cases.escalation import escalate_overdue
 from grids.cases.intake import CaseConfig, NewReport, create_case
-from grids.cases.models import Case, WebhookDelivery
+from grids.cases.models import Case, CaseEvent, WebhookDelivery
 from grids.city.locator import GridLocator
 from grids.db import session_factory
 from grids.exchange.webhooks import deliver_due
@@ -114,3 +116,36 @@ def test_cli_user_tokens_and_escalation(city_store: Store, tmp_path) -> None:  #
     with city_store.sessions() as session:
         row = session.get(Case, case_id)
         assert row is not None and row.escalation_level == 1 and row.missed == "acknowledge"
+
+
+def test_two_deadline_checkers_at_once_escalate_a_case_once(city_store: Store) -> None:
+    """A second checker (another process, the cron job) that runs while the first one's
+    transaction is open passes over the cases it holds, and finds nothing left afterwards."""
+    if city_store.backend != "postgis":
+        pytest.skip("SQLite serves one process, and its writers take turns")
+    locator, config = locator_for(city_store), CaseConfig(secret="s")
+    with city_store.transaction() as session:
+        case = create_case(
+            session, locator, config, NewReport(DEMO_LAT, DEMO_LON, "garbage_piled"), user=None
+        )
+        case.ack_due = case.next_due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        case_id = case.id
+    second: list[int] = []
+
+    def other_checker() -> None:
+        with city_store.transaction() as session:
+            second.extend(escalate_overdue(session, locator.directory, config))
+
+    with city_store.transaction() as session:
+        assert case_id in escalate_overdue(session, locator.directory, config)
+        checker = threading.Thread(target=other_checker)
+        checker.start()
+        checker.join(timeout=5)  # it does not wait for the first one
+        assert not checker.is_alive() and case_id not in second
+    with city_store.transaction() as session:  # and afterwards it finds the case escalated
+        assert case_id not in escalate_overdue(session, locator.directory, config)
+    with city_store.sessions() as session:
+        escalations = session.scalar(
+            select(func.count()).where(CaseEvent.case_id == case_id, CaseEvent.action == "escalate")
+        )
+    assert escalations == 1

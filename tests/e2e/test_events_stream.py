@@ -105,11 +105,12 @@ def test_streams_carry_what_each_caller_may_see(city_store: Store, tmp_path: Pat
 
 
 @contextmanager
-def service_process(env: dict[str, str]) -> Iterator[str]:
-    """``gridwatch serve`` in a process of its own; yields its base URL once it answers."""
+def service_process(env: dict[str, str], *options: str) -> Iterator[str]:
+    """``gridwatch serve`` (with ``options``) in a process of its own; yields its base URL
+    once it answers."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api", "serve", "--port", str(port), *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
