@@ -163,7 +163,8 @@ class City:
         geopandas.GeoDataFrame
             One row per case: ``id, status, category, source, h3_cell`` (resolution 12),
             ``match, escalation_level, missed, reject_reason, duplicate_of``, the times of
-            the loop (UTC) and ``grid, community, town`` codes; points in WGS-84. No column
+            the loop (UTC), ``grid, community, town`` codes and the assigned ``officer``'s
+            code (staff, never the reporter); points in WGS-84. No column
             names or identifies the reporter.
         """
         statuses = [status] if isinstance(status, str) else status

@@ -114,6 +114,7 @@ def case_frame(
         Case.grid_id,
         Case.community_id,
         Case.town_id,
+        Case.officer_id,
         Case.escalation_level,
         Case.missed,
         Case.reject_reason,
@@ -128,6 +129,10 @@ def case_frame(
     frame["h3_cell"] = cells_to_strings(frame["h3_cell"].to_numpy(dtype=np.int64).astype(np.uint64))
     for level in ("grid", "community", "town"):
         frame[level] = _codes(directory, frame[f"{level}_id"])
+    people = directory.people
+    frame["officer"] = frame["officer_id"].map(
+        lambda i: None if pd.isna(i) else people[int(i)].code
+    )
     frame = frame.rename(columns={"duplicate_of_id": "duplicate_of"})
     kept = [c for c in frame.columns if c not in ("lat", "lon") and not c.endswith("_id")]
     return _points(frame, ["id", *(c for c in kept if c != "id")])

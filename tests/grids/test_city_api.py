@@ -84,7 +84,7 @@ def test_cases_have_cells_and_codes_and_no_identity(city: City, history_city: Hi
     assert len(cases) == len(history_city.written) > 0
     assert cases.crs.to_epsg() == 4326
     assert not IDENTITY & set(cases.columns)
-    assert {"h3_cell", "grid", "community", "town", "category", "status"} <= set(cases.columns)
+    assert {"h3_cell", "grid", "town", "category", "status", "officer"} <= set(cases.columns)
     assert cases["h3_cell"].str.len().eq(15).all()
     town = cases["town"].mode().iloc[0]
     category = cases["category"].mode().iloc[0]
