@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench fuzz lint format services screenshots clean
+.PHONY: run test bench fuzz lint format services screenshots clean notebooks
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -20,6 +20,16 @@ run: $(STAMP)
 	$(BIN)/gridwatch init
 	$(BIN)/gridwatch samples build --if-missing
 	$(BIN)/gridwatch serve
+
+## make notebooks: execute notebooks/ on the full sample city (the store of `make run`, or
+## GRIDWATCH_DATABASE_URL) and render them as HTML into docs/notebooks/
+NOTEBOOK_STORE ?= $(or $(GRIDWATCH_DATABASE_URL),sqlite:///$(CURDIR)/var/gridwatch.db)
+notebooks: $(STAMP)
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch init
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch samples build --if-missing
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' MPLBACKEND=Agg $(BIN)/jupyter nbconvert \
+		--to html --execute --ExecutePreprocessor.timeout=1800 \
+		--output-dir docs/notebooks notebooks/*.ipynb
 
 ## make test: install what the tests need (PostgreSQL + PostGIS included), run the whole suite,
 ## then build the wheel and try it in a fresh virtualenv without extras (scripts/check-wheel.sh)
