@@ -4,6 +4,8 @@ documents and none that identify a reporter, read-only, and the service's own nu
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +147,12 @@ def test_emerging_equals_the_services(city: City, api: Any) -> None:
 def test_categories(city: City) -> None:
     categories = city.categories()
     assert categories["code"].is_unique and len(categories) > 5
+
+
+def test_import_grids_stays_light() -> None:
+    code = (
+        "import sys, grids; heavy = {'geopandas', 'sqlalchemy', 'grids.planning_api'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
