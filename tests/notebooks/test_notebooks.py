@@ -32,10 +32,11 @@ def test_committed_without_outputs(path: Path) -> None:
 @pytest.mark.parametrize("history_city", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_runs_top_to_bottom(
-    path: Path, history_city: HistoryCity, monkeypatch: pytest.MonkeyPatch
+    path: Path, history_city: HistoryCity, sample_city_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the kernel inherits the environment: the notebook opens the store City.open() finds
     monkeypatch.setenv("GRIDWATCH_DATABASE_URL", history_city.store.url)
+    monkeypatch.setenv("GRIDWATCH_PLANTED_HOTSPOTS", str(sample_city_dir / "planted_hotspots.json"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     book = nbformat.read(path, as_version=4)
     client = NotebookClient(
