@@ -27,7 +27,7 @@ NOTEBOOK_STORE ?= $(or $(GRIDWATCH_DATABASE_URL),sqlite:///$(CURDIR)/var/gridwat
 notebooks: $(STAMP)
 	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch init
 	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch samples build --if-missing
-	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' MPLBACKEND=Agg $(BIN)/jupyter nbconvert \
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/jupyter nbconvert \
 		--to html --execute --ExecutePreprocessor.timeout=1800 \
 		--output-dir docs/notebooks notebooks/*.ipynb
 

@@ -1,5 +1,6 @@
 """Every notebook in ``notebooks/`` runs top to bottom on the small sample city with its
-history (SQLite), failing on any cell's error; the committed notebooks carry no outputs."""
+history (SQLite), failing on any cell's error, and draws at least one map or chart; the
+committed notebooks carry no outputs."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_runs_top_to_bottom(
     # the kernel inherits the environment: the notebook opens the store City.open() finds
     monkeypatch.setenv("GRIDWATCH_DATABASE_URL", history_city.store.url)
     monkeypatch.setenv("GRIDWATCH_PLANTED_HOTSPOTS", str(sample_city_dir / "planted_hotspots.json"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws
     book = nbformat.read(path, as_version=4)
     client = NotebookClient(
         book,
@@ -46,3 +47,11 @@ def test_runs_top_to_bottom(
         resources={"metadata": {"path": str(REPO / "notebooks")}},
     )
     client.execute(env=dict(os.environ))  # raises CellExecutionError on any cell's error
+    pictures = [
+        output
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+    assert pictures, f"{path.name} draws no map or chart"
