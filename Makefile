@@ -31,7 +31,7 @@ notebooks: $(STAMP)
 		--to html --execute --ExecutePreprocessor.timeout=1800 \
 		--output-dir docs/notebooks notebooks/*.ipynb
 	for page in docs/notebooks/*.html; do $(BIN)/python -c "import base64, re, sys; \
-		png = re.search(r'data:image/png;base64,([A-Za-z0-9+/=]+)', open(sys.argv[1]).read()); \
+		png = re.search(r'src=.data:image/png;base64,([A-Za-z0-9+/=]+)', open(sys.argv[1]).read()); \
 		open(sys.argv[2], 'wb').write(base64.b64decode(png.group(1)))" $$page $${page%.html}.png; done
 
 ## make test: install what the tests need (PostgreSQL + PostGIS included), run the whole suite,
