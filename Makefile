@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench fuzz lint format services screenshots clean
+.PHONY: run test bench fuzz lint format services screenshots clean notebooks
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -20,6 +20,19 @@ run: $(STAMP)
 	$(BIN)/gridwatch init
 	$(BIN)/gridwatch samples build --if-missing
 	$(BIN)/gridwatch serve
+
+## make notebooks: execute notebooks/ on the full sample city (the store of `make run`, or
+## GRIDWATCH_DATABASE_URL), render them as HTML into docs/notebooks/ with each one's first picture
+NOTEBOOK_STORE ?= $(or $(GRIDWATCH_DATABASE_URL),sqlite:///$(CURDIR)/var/gridwatch.db)
+notebooks: $(STAMP)
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch init
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch samples build --if-missing
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/jupyter nbconvert \
+		--to html --execute --ExecutePreprocessor.timeout=1800 \
+		--output-dir docs/notebooks notebooks/*.ipynb
+	for page in docs/notebooks/*.html; do $(BIN)/python -c "import base64, re, sys; \
+		png = re.search(r'src=.data:image/png;base64,([A-Za-z0-9+/=]+)', open(sys.argv[1]).read()); \
+		open(sys.argv[2], 'wb').write(base64.b64decode(png.group(1)))" $$page $${page%.html}.png; done
 
 ## make test: install what the tests need (PostgreSQL + PostGIS included), run the whole suite,
 ## then build the wheel and try it in a fresh virtualenv without extras (scripts/check-wheel.sh)
