@@ -90,7 +90,8 @@ class Watch:
         assert self.outside == [], self.outside
         lost = [f for f in self.failed if f.startswith(f"{lost_race}: 409 ")]
         assert len(lost) == 1 and "/reassign" in lost[0], self.failed
-        refused = [f for f in self.failed if ": 422 " in f and "/api/v1/hotspots?" in f]
+        below = ("/api/v1/hotspots?", "/maps/hotspots", "/maps/emerging")
+        refused = [f for f in self.failed if ": 422 " in f and any(p in f for p in below)]
         assert [f for f in self.failed if f not in lost + refused] == [], self.failed
         logged = [
             f"{lost_race}: Failed to load resource: the server responded with a status of 409"
@@ -316,7 +317,13 @@ def test_the_whole_loop_in_three_browsers(
             "/maps/patrol-gaps?hours=24",
         ):
             page = watch.page(maps, path)
-            assert page.goto(base + path).status == 200, path
+            status = page.goto(base + path).status
+            if status == 422 and path.startswith(("/maps/hotspots", "/maps/emerging")):
+                # this young city is below the minimums of Gi* and of emerging hot spots:
+                # the page says so in words
+                assert "at least" in page.locator(".gw-refused").inner_text(), path
+                continue
+            assert status == 200, path
             page.wait_for_selector(".leaflet-tile-loaded")
         report = watch.page(maps, "/reports/week")
         assert report.goto(base + "/reports/week").status == 200
