@@ -23,6 +23,7 @@ log = logging.getLogger("gridwatch.election")
 LOCK_CLASS = 0x67726964
 """The first key of the advisory lock ("grid"); the second is the hash of the schema."""
 TRY_LOCK = "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))"
+UNLOCK = "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))"
 
 
 class RunnerElection:
@@ -57,11 +58,19 @@ class RunnerElection:
         return self.held
 
     def close(self) -> None:
-        """Give the lock up (closing its connection)."""
-        self.held = self.engine.dialect.name != "postgresql"
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # a connection that is already gone
-                log.debug("closing the election connection failed", exc_info=True)
-            self._conn = None
+        """Give the lock up, then close its connection.
+
+        The unlock is explicit: the server frees a closed connection's locks only once its
+        backend has noticed the disconnect, and until then no other process could take over.
+        """
+        was_held, self.held = self.held, self.engine.dialect.name != "postgresql"
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if was_held and self.engine.dialect.name == "postgresql":
+                conn.execute(UNLOCK, (LOCK_CLASS,))
+        except Exception:  # a connection that is already gone: the server frees the lock
+            log.debug("releasing the runner's lock failed", exc_info=True)
+        finally:
+            conn.close()
