@@ -42,7 +42,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    options: dict[str, Any] = {"dashboard_address": None}
+    options: dict[str, Any] = {"dashboard_address": ":0"}
     if workers is not None:
         options |= {"n_workers": workers, "threads_per_worker": 1}
     with LocalCluster(**options) as cluster, Client(cluster) as client:

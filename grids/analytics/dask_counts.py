@@ -54,19 +54,19 @@ class _Query:
         if self.until is not None:
             keep &= (times < self.until).to_numpy()
         if self.category is not None:
-            keep &= (frame["category"] == self.category).to_numpy()
+            keep &= (frame["category"] == self.category).to_numpy(dtype=bool, na_value=False)
         if self.unit_column is not None:
-            keep &= (frame[self.unit_column] == self.unit_code).to_numpy(dtype=bool)
+            keep &= (frame[self.unit_column] == self.unit_code).to_numpy(dtype=bool, na_value=False)
         return keep
 
 
 def _partition_counts(frame: pd.DataFrame, query: _Query) -> pd.DataFrame:
     """Map: the partition's counts per (coarse cell, time bin); the bin is 0 without a freq."""
-    counted = query.chosen(frame) & frame["counted"].to_numpy(dtype=bool)
+    counted = query.chosen(frame) & frame["counted"].to_numpy(dtype=bool, na_value=False)
     cells = frame["cell"].to_numpy()[counted].astype(np.uint64)
     if query.freq is None:
         held, n = counts_per_cell(cells, query.res)
-        bins = np.zeros(len(held), dtype=np.int64)
+        bins: np.ndarray = np.zeros(len(held), dtype=np.int64)
     else:
         times = frame["reported_at"][counted]
         keys = cells_and_bins(cells, times, res=query.res, freq=query.freq, tz=query.tz)
@@ -74,22 +74,23 @@ def _partition_counts(frame: pd.DataFrame, query: _Query) -> pd.DataFrame:
         grouped = pairs.groupby(["cell", "bin"], sort=False).size()
         held = grouped.index.get_level_values("cell").to_numpy(np.int64).view(np.uint64)
         bins = grouped.index.get_level_values("bin").to_numpy(np.int64)
-        n = grouped.to_numpy(np.int64)
+        n = np.asarray(grouped.to_numpy(np.int64), dtype=np.int64)
     return pd.DataFrame({"cell": held.view(np.int64), "bin": bins, "n": n.astype(np.int64)})
 
 
 def _partition_summary(frame: pd.DataFrame, query: _Query) -> pd.DataFrame:
     """Map: the partition's excluded cases and its first and last counted report."""
     chosen = query.chosen(frame)
-    counted = chosen & frame["counted"].to_numpy(dtype=bool)
+    counted = chosen & frame["counted"].to_numpy(dtype=bool, na_value=False)
     times = frame["reported_at"][counted]
+    instant = "datetime64[ns, UTC]"
     return pd.DataFrame(
         {
-            "excluded": [int((chosen & ~counted).sum())],
-            "first": [times.min() if len(times) else pd.NaT],
-            "last": [times.max() if len(times) else pd.NaT],
+            "excluded": pd.Series([int((chosen & ~counted).sum())], dtype=np.int64),
+            "first": pd.Series([times.min() if len(times) else pd.NaT], dtype=instant),
+            "last": pd.Series([times.max() if len(times) else pd.NaT], dtype=instant),
         }
-    ).astype({"first": "datetime64[us, UTC]", "last": "datetime64[us, UTC]"})
+    )
 
 
 @dataclass(frozen=True)

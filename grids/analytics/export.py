@@ -18,9 +18,10 @@ description or other free text, no exact position beyond the ~300 m² cell.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -92,7 +93,7 @@ def export_cases(
     prepare_directory(out, force=force)
     conditions = window_conditions(selection or Selection())
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    codes = dict(session.execute(select(Unit.id, Unit.code)).tuples().all())
+    codes: dict[int, str] = dict(session.execute(select(Unit.id, Unit.code)).all())  # type: ignore[arg-type]
     query = (
         select(
             Case.h3_cell,
@@ -136,7 +137,7 @@ def export_cases(
     return result
 
 
-def _frame(rows: list[tuple[object, ...]], codes: dict[int, str]) -> pd.DataFrame:
+def _frame(rows: Sequence[Any], codes: dict[int, str]) -> pd.DataFrame:
     frame = pd.DataFrame(
         rows,
         columns=[

@@ -163,6 +163,7 @@ def emerging(
         )
     first = start or counted.first
     last = end or counted.last
+    assert first is not None and last is not None  # (refused above)
     bins = {"day": 1, "week": 7, "month": 30}[freq]
     n_bins = (pd.Timestamp(last) - pd.Timestamp(first)).days // bins + 2
     if len(area) * n_bins > MAX_CUBE_BINS:
