@@ -25,6 +25,7 @@ writes ``benchmarks/dask_results.md``. Do not run it beside other heavy work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -146,10 +147,8 @@ def run_dask(history: Path, workers: int) -> tuple[pd.DataFrame, dict[str, float
         while not stop.wait(0.2):
             sizes = []
             for child in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     sizes.append(child.memory_info().rss / 2**20)
-                except psutil.Error:
-                    pass
             peak["workers_sum_mb"] = max(peak["workers_sum_mb"], sum(sizes))
             peak["worker_max_mb"] = max(peak["worker_max_mb"], max(sizes, default=0.0))
 
