@@ -59,6 +59,16 @@ CATEGORIES = [
     for c in tomllib.loads((REPO / "data_samples" / "taxonomy.toml").read_text())["category"]
 ]
 TARGETS = {"sqlite": ("sqlite", 1), "postgis-1": ("postgis", 1), "postgis-2": ("postgis", 2)}
+UNSERIALISED = "sqlite-unserialised"
+"""A target on request: SQLite with the process's writers racing for the file's lock in
+SQLite's own busy handler, as before ``grids.db.write_lock`` made them take turns."""
+UNSERIALISED_SERVE = (
+    "import contextlib, sys, grids.db\n"
+    "grids.db.write_lock = lambda engine: contextlib.nullcontext()\n"
+    "from api.cli import main\n"
+    "sys.argv[0] = 'gridwatch'\n"
+    "main()\n"
+)
 PG_ADMIN = "host=/var/run/postgresql dbname=postgres"
 
 
@@ -266,9 +276,10 @@ def build_city(url: str, root: Path, scale: float) -> None:
 
 
 @contextlib.contextmanager
-def served(url: str, root: Path, workers: int) -> Iterator[str]:
+def served(url: str, root: Path, workers: int, *, unserialised: bool = False) -> Iterator[str]:
     port = free_port()
-    command = [GRIDWATCH, "serve", "--port", str(port), "--workers", str(workers)]
+    program = [sys.executable, "-c", UNSERIALISED_SERVE] if unserialised else [GRIDWATCH]
+    command = [*program, "serve", "--port", str(port), "--workers", str(workers)]
     log = (root / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(command, env=environment(url, root), stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -302,7 +313,7 @@ def in_store(url: str, ids: set[int]) -> int:
 
 
 def run_target(name: str, args: argparse.Namespace, rows: list[str]) -> None:
-    kind, workers = TARGETS[name]
+    kind, workers = TARGETS.get(name, ("sqlite", 1))
     with (
         tempfile.TemporaryDirectory(prefix="gridwatch-load-") as tmp,
         store(kind, Path(tmp)) as url,
@@ -310,7 +321,7 @@ def run_target(name: str, args: argparse.Namespace, rows: list[str]) -> None:
         root = Path(tmp)
         print(f"{name}: building the sample city (scale {args.scale})", flush=True)
         build_city(url, root, args.scale)
-        with served(url, root, workers) as base:
+        with served(url, root, workers, unserialised=name == UNSERIALISED) as base:
             run = Run(base)
             asyncio.run(closed_loop(run, 4, 40, 60))  # warm-up: caches, connections
             for clients in args.clients:
@@ -350,16 +361,21 @@ def main() -> None:
         description=__doc__.splitlines()[0],
         epilog="Example: .venv/bin/python benchmarks/loadtest.py --targets sqlite --rates 20",
     )
-    parser.add_argument("--targets", type=lambda s: s.split(","), default=list(TARGETS))
+    parser.add_argument(
+        "--targets",
+        type=lambda s: s.split(","),
+        default=list(TARGETS),
+        help=f"comma-separated, of {[*TARGETS, UNSERIALISED]} (default: the first three)",
+    )
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rates", type=float, nargs="+", default=[20.0, 40.0])
     parser.add_argument("--requests", type=int, default=600, help="at most, per closed loop")
     parser.add_argument("--seconds", type=float, default=20.0, help="at most, per scenario")
     parser.add_argument("--scale", type=float, default=0.05, help="of the sample city")
     args = parser.parse_args()
-    unknown = set(args.targets) - set(TARGETS)
+    unknown = set(args.targets) - {*TARGETS, UNSERIALISED}
     if unknown:
-        parser.error(f"unknown targets {sorted(unknown)}; choose from {list(TARGETS)}")
+        parser.error(f"unknown targets {sorted(unknown)}; choose from {[*TARGETS, UNSERIALISED]}")
     rows = [
         "| target | scenario | requests | p50 ms | p99 ms | max ms | per s | errors |",
         "|---|---|---|---|---|---|---|---|",
