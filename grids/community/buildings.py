@@ -56,7 +56,7 @@ def save_building(
             shape = shapely.geometry.shape(footprint)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput(f"footprint is not a GeoJSON polygon ({exc})") from exc
-        if shape.geom_type != "Polygon" or not shape.is_valid:
+        if not isinstance(shape, shapely.Polygon) or not shape.is_valid:
             raise InvalidInput("footprint must be one valid GeoJSON Polygon (WGS-84)")
         if lat is None or lon is None:
             centre = shape.representative_point()
