@@ -52,6 +52,7 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/patrol_plans.py
 	$(BIN)/python benchmarks/concurrent_intake.py
 	$(BIN)/python benchmarks/history_load.py
+	$(BIN)/python benchmarks/postgis_size.py
 
 ## make fuzz: Schemathesis over every operation with each role, 100 examples each, both backends
 fuzz: $(STAMP) services

@@ -83,7 +83,7 @@ def measure(url: str, repeat: int) -> list[tuple[str, float, float, float]]:
     rng = random.Random(15)
     timings: dict[str, list[float]] = {name: [] for name in OPERATIONS}
     for _ in range(5):  # warm the cache and the connection pool
-        for name, operation in OPERATIONS.items():
+        for operation in OPERATIONS.values():
             with sessions() as session:
                 operation(session, sample, rng)
     for _ in range(repeat):

@@ -70,12 +70,11 @@ def _spots(conn: Connection, seed: int) -> int:
         "CREATE TEMP TABLE size_cats ON COMMIT DROP AS SELECT row_number() OVER (ORDER BY id) AS k,"
         " id, department_id, ack_minutes, verify_minutes, close_minutes FROM categories"
     )
-    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(
-            "COPY size_spots (grid_id, community_id, town_id, officer_id, lat, lon, h3) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    columns = "grid_id, community_id, town_id, officer_id, lat, lon, h3"
+    with cursor, cursor.copy(f"COPY size_spots ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
     return len(rows)
 
 
@@ -105,7 +104,8 @@ WITH d AS (
     FROM d JOIN size_spots p ON p.k = d.spot JOIN size_cats c ON c.k = d.cat
 ), t AS (
     SELECT s.*,
-           CASE WHEN status NOT IN ('routed') THEN reported_at + (ack_due - reported_at) * (0.2 + late) END AS acknowledged_at,
+           CASE WHEN status <> 'routed'
+                THEN reported_at + (ack_due - reported_at) * (0.2 + late) END AS acknowledged_at,
            CASE WHEN status IN ('verified', 'in_progress', 'resolved', 'closed')
                 THEN reported_at + (verify_due - reported_at) * (0.3 + late) END AS verified_at,
            CASE WHEN status IN ('resolved', 'closed')
@@ -131,7 +131,8 @@ SELECT i, status, 1, category_id, department_id, '', 'synthetic', lat, lon,
        acknowledged_at, verified_at, resolved_at,
        CASE WHEN status = 'closed' THEN resolved_at + interval '3 hours' END,
        CASE WHEN late > 0.97 THEN 'acknowledge' ELSE '' END,
-       CASE WHEN status = 'rejected' THEN CASE WHEN r > 0.97 THEN 'duplicate' ELSE 'invalid' END END,
+       CASE WHEN status = 'rejected'
+            THEN CASE WHEN r > 0.97 THEN 'duplicate' ELSE 'invalid' END END,
        '{}'
 FROM t
 """
@@ -208,5 +209,7 @@ def fill_cases(
     conn.exec_driver_sql("ANALYZE case_events")
     events = int(conn.scalar(text("SELECT count(*) FROM case_events")) or 0)
     listed = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    open_cases = int(conn.scalar(text(f"SELECT count(*) FROM cases WHERE status IN ({listed})")) or 0)
+    open_cases = int(
+        conn.scalar(text(f"SELECT count(*) FROM cases WHERE status IN ({listed})")) or 0
+    )
     return SizeCounts(n_cases, events, open_cases)
