@@ -237,12 +237,12 @@ def create_case(
                 f"({lat:.6f}, {lon:.6f}) is more than {config.max_outside_m:.0f} m from every "
                 "grid of this city; check the coordinates and their crs (wgs84, gcj02, bd09)"
             )
+    key_row: IdempotencyKey | None = None
     if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(
-                scope=_scope_key(user), key=idempotency_key, request_hash=report.fingerprint()
-            )
+        key_row = IdempotencyKey(
+            scope=_scope_key(user), key=idempotency_key, request_hash=report.fingerprint()
         )
+        session.add(key_row)
         session.flush()  # a concurrent twin waits here on the unique key, then fails
     reporter = reporter_for(
         session, config.secret, user=user, app_user_id=report.reporter_id, client_id=client_id
@@ -274,7 +274,7 @@ def create_case(
         )
     )
     duplicate = nearby_open_cases(
-        session, config.duplicate_window_days, lat, lon, report.category, now=now, limit=1
+        session, config.duplicate_window_days, lat, lon, cat_row, now=now, limit=1
     )
     if duplicate:
         item.possible_duplicate_of_id = duplicate[0][0].id
@@ -293,14 +293,8 @@ def create_case(
     for photo in photos or []:
         photo.case_id = item.id
         session.add(photo)
-    if idempotency_key is not None:
-        row = session.scalar(
-            select(IdempotencyKey).where(
-                IdempotencyKey.scope == _scope_key(user), IdempotencyKey.key == idempotency_key
-            )
-        )
-        assert row is not None
-        row.case_id = item.id
+    if key_row is not None:
+        key_row.case_id = item.id
     link_case(session, item)
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
     publish(session, "case.created", case=item, data={"action": "report"})
