@@ -52,6 +52,7 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/patrol_plans.py
 	$(BIN)/python benchmarks/history_load.py
 	$(BIN)/python benchmarks/dask_engine.py
+	$(BIN)/python benchmarks/postgis_size.py
 
 ## make loadtest: intake, locate, the queue and event streams against a served sample city on
 ## SQLite (1 process) and PostgreSQL (1 and 2 processes), from 127.0.0.1; prints the README's table

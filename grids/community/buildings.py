@@ -50,7 +50,7 @@ def save_building(
     today: dt.date,
 ) -> Building:
     """Create or update (by code) a building: a point, or a footprint (GeoJSON polygon)."""
-    shape = None
+    polygon: shapely.Polygon | None = None
     if footprint is not None:
         try:
             shape = shapely.geometry.shape(footprint)
@@ -58,14 +58,15 @@ def save_building(
             raise InvalidInput(f"footprint is not a GeoJSON polygon ({exc})") from exc
         if not isinstance(shape, shapely.Polygon) or not shape.is_valid:
             raise InvalidInput("footprint must be one valid GeoJSON Polygon (WGS-84)")
+        polygon = shape
         if lat is None or lon is None:
-            centre = shape.representative_point()
+            centre = polygon.representative_point()
             lat, lon = centre.y, centre.x
     if lat is None or lon is None:
         raise InvalidInput("a building needs lat and lon, or a footprint")
     validate_coordinates([lat], [lon])
-    if shape is not None:
-        corners = np.asarray(shape.exterior.coords)
+    if polygon is not None:
+        corners = np.asarray(polygon.exterior.coords)
         reach = float(haversine_m(lat, lon, corners[:, 1], corners[:, 0]).max())
         if reach > FOOTPRINT_REACH_M:
             raise InvalidInput(
@@ -87,7 +88,7 @@ def save_building(
         building = Building(code=code, next_due=today)  # never inspected: due now
     building.name, building.address, building.units_count = name, address, units_count
     building.lat, building.lon, building.geom = lat, lon, shapely.Point(lon, lat)
-    building.footprint = shape
+    building.footprint = polygon
     building.grid_id = grid.id if grid else None
     building.town_id = town.id if town else None
     building.head_id = head_row.id if head_row else None
