@@ -124,7 +124,8 @@ def submit(
     concurrent tries with one key meet on the key's unique index, and the loser
     returns the winner's case.
     """
-    if idempotency_key:
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
         replay = _replay(sessions, user, idempotency_key, report, render)
         if replay is not None:
             return replay, True
@@ -149,7 +150,9 @@ def submit(
         if store:
             store.discard(stored)
         replay = (
-            _replay(sessions, user, idempotency_key, report, render) if idempotency_key else None
+            _replay(sessions, user, idempotency_key, report, render)
+            if idempotency_key is not None
+            else None
         )
         if replay is None:
             raise
@@ -161,6 +164,15 @@ def submit(
     if store:
         store.keep(stored)
     return result, False
+
+
+def check_idempotency_key(key: str) -> None:
+    """Refuse a key that cannot name one request: empty, too long, or holding a NUL."""
+    if not key.strip():
+        raise InvalidInput(
+            "Idempotency-Key is empty; send a unique key per report (e.g. a UUID) or no header"
+        )
+    check_text(key, "Idempotency-Key", limits.IDEMPOTENCY_KEY_MAX)
 
 
 def _replay(
