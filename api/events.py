@@ -29,7 +29,7 @@ from api.openapi import media
 from grids.accounts.models import User
 from grids.accounts.scope import Scope, scope_of
 from grids.errors import InvalidInput
-from grids.events import LiveEvent, PgListener, events_after, id_range, may_see, on_commit
+from grids.events import EventCursor, LiveEvent, PgListener, id_range, may_see, on_commit
 from grids.limits import MAX_ID
 
 router = APIRouter(tags=["events"])
@@ -100,13 +100,13 @@ def _start(sessions: sessionmaker[Session], last_event_id: int | None) -> tuple[
 
 
 def _read(
-    sessions: sessionmaker[Session], last: int, user: User, scope: Scope
-) -> tuple[int, list[str], bool]:
-    """The frames after ``last`` this user may see, the new ``last``, and whether more wait."""
+    sessions: sessionmaker[Session], cursor: EventCursor, user: User, scope: Scope
+) -> tuple[list[str], bool]:
+    """The frames not yet sent that this user may see, and whether more wait."""
     with sessions() as session:
-        rows = events_after(session, last, limit=BATCH)
+        rows = cursor.read(session, limit=BATCH, now=time.monotonic())
     frames = [_frame(r, user) for r in rows if may_see(user, scope, r)]
-    return (rows[-1].id if rows else last), frames, len(rows) == BATCH
+    return frames, len(rows) == BATCH
 
 
 @router.get("/events", response_class=StreamingResponse, responses=media("text/event-stream"))
@@ -129,9 +129,9 @@ async def events(
     sessions = request.app.state.sessions
     hub: EventHub = request.app.state.event_hub
     last, reset = await run_in_threadpool(_start, sessions, resume)
+    cursor = EventCursor(last)
 
     async def stream() -> AsyncIterator[str]:
-        nonlocal last
         waiting = hub.attach()
         ends = time.monotonic() + STREAM_FOR_S
         try:
@@ -142,7 +142,7 @@ async def events(
                 yield f"id: {last}\nevent: ready\ndata: {{}}\n\n"
             while time.monotonic() < ends and not request.app.state.stopping:
                 waiting.clear()
-                last, frames, more = await run_in_threadpool(_read, sessions, last, user, scope)
+                frames, more = await run_in_threadpool(_read, sessions, cursor, user, scope)
                 for frame in frames:
                     yield frame
                 if more:
