@@ -29,7 +29,7 @@ from grids.cases.queries import (
     status_counts,
     visible_case,
 )
-from grids.cases.views import case_view, history
+from grids.cases.views import case_view, case_views, history
 from grids.city.queries import parse_bbox
 from grids.db import transaction
 from grids.errors import InvalidInput, NotFound
@@ -265,7 +265,7 @@ def dispatch_queue(
         "counts": status_counts(session, scope, filters),
         "limit": limit,
         "offset": offset,
-        "cases": [case_view(session, c, viewer_role=user.role, base_url=base) for c in rows],
+        "cases": case_views(session, rows, viewer_role=user.role, base_url=base),
     }
 
 

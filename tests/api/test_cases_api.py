@@ -8,7 +8,7 @@ import json
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from grids.cases.models import Case, CaseEvent, Photo, RewardEntry
 from grids.community.models import PointsEntry
@@ -481,3 +481,31 @@ def test_unauthenticated_requests_are_401(case_env: CaseEnv) -> None:
     assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
     bad = case_env.client.get("/api/v1/cases", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_a_queue_page_asks_the_store_the_same_few_questions_whatever_its_size(
+    case_env: CaseEnv,
+) -> None:
+    """Each case of a page used to cost five queries of its own (reporter, category,
+    department, photos, reward): 50 cases took half a second on PostgreSQL under load."""
+    for n in range(6):
+        case_env.report(description=f"page {n}")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = case_env.store.engine
+    sizes = {}
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for limit in (1, 6):
+            statements.clear()
+            page = case_env.client.get(
+                f"/api/v1/cases?limit={limit}", headers=case_env.headers("dispatcher")
+            )
+            assert page.status_code == 200 and len(page.json()["cases"]) == limit
+            sizes[limit] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert sizes[6] == sizes[1], sizes
