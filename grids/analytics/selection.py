@@ -1,7 +1,8 @@
 """Which reports and which parameters a hot-spot analysis runs on, and the points it gets.
 
 A :class:`Selection` names the store's cases (a time window, a category, a
-unit, optionally the hours of the day, e.g. the night shift's); :func:`check_parameters` refuses analysis parameters outside what ``geo``
+unit, optionally some local hours of the day: :class:`Hours`);
+:func:`check_parameters` refuses analysis parameters outside what ``geo``
 supports; :class:`ReportPoints` is what the cases of a selection yield
 (``grids.analytics.cases``).
 """

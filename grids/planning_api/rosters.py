@@ -35,15 +35,16 @@ def officer_hours_frame(
     # every local day on which an occurrence overlapping the window may begin
     days = pd.date_range(start.normalize().tz_localize(None) - pd.Timedelta(days=1), end.date())
     grids = directory.grids_under(unit.id) if unit is not None else None
+    calendar = _Calendar(days, start, end, tz)
     rows = []
     for grid_id, shifts in directory.shifts.items():
-        if grids is not None and grid_id not in grids:
-            continue
         grid = directory.units[grid_id]
+        if grid.level != "grid" or (grids is not None and grid_id not in grids):
+            continue  # towns' and communities' rosters are dispatchers' and chiefs'
         community = directory.ancestor(grid_id, "community")
         town = directory.ancestor(grid_id, "town")
         for shift in shifts:
-            count, hours = _overlap(shift, days, start, end, tz)
+            count, hours = calendar.overlap(shift)
             if count:
                 rows.append(
                     {
@@ -62,24 +63,41 @@ def officer_hours_frame(
     return frame.sort_values(["grid", "officer"], ignore_index=True)
 
 
-def _overlap(
-    shift: Shift, days: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp, tz: str
-) -> tuple[int, float]:
-    """How many occurrences of a shift overlap ``[start, end)`` and their hours inside it."""
-    valid = np.isin(days.isocalendar().day.to_numpy(), list(shift.weekdays))
-    valid &= days.date >= shift.valid_from
-    if shift.valid_until is not None:
-        valid &= days.date <= shift.valid_until
-    chosen = days[valid]
-    if len(chosen) == 0:
-        return 0, 0.0
-    begin_offset = pd.Timedelta(hours=shift.start.hour, minutes=shift.start.minute)
-    end_offset = pd.Timedelta(hours=shift.end.hour, minutes=shift.end.minute)
-    if shift.end <= shift.start:
-        end_offset += pd.Timedelta(days=1)
-    begins = (chosen + begin_offset).tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    ends = (chosen + end_offset).tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    clipped = ends.where(ends < end, end) - begins.where(begins > start, start)
-    inside = np.nan_to_num(clipped.total_seconds().to_numpy(dtype=float), nan=0.0)
-    overlapping = inside > 0
-    return int(overlapping.sum()), float(inside[overlapping].sum() / 3600)
+class _Calendar:
+    """The days a shift may begin on, and each (start, end) pattern's hours inside the
+    window per day, computed once per pattern (a city has a few patterns, thousands of
+    shifts)."""
+
+    def __init__(
+        self, days: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp, tz: str
+    ) -> None:
+        self.days = days
+        self.weekday = days.isocalendar().day.to_numpy()
+        self.date = days.date
+        self.start, self.end, self.tz = start, end, tz
+        self._inside: dict[tuple[dt.time, dt.time], np.ndarray] = {}
+
+    def _hours_inside(self, begin: dt.time, finish: dt.time) -> np.ndarray:
+        key = (begin, finish)
+        if key not in self._inside:
+            begin_offset = pd.Timedelta(hours=begin.hour, minutes=begin.minute)
+            end_offset = pd.Timedelta(hours=finish.hour, minutes=finish.minute)
+            if finish <= begin:
+                end_offset += pd.Timedelta(days=1)
+            local = {"ambiguous": "NaT", "nonexistent": "shift_forward"}
+            begins = (self.days + begin_offset).tz_localize(self.tz, **local)
+            ends = (self.days + end_offset).tz_localize(self.tz, **local)
+            clipped = ends.where(ends < self.end, self.end) - begins.where(
+                begins > self.start, self.start
+            )
+            seconds = np.nan_to_num(clipped.total_seconds().to_numpy(dtype=float), nan=0.0)
+            self._inside[key] = np.maximum(seconds, 0.0) / 3600
+        return self._inside[key]
+
+    def overlap(self, shift: Shift) -> tuple[int, float]:
+        """How many occurrences of a shift overlap the window, and their hours inside it."""
+        valid = np.isin(self.weekday, list(shift.weekdays)) & (self.date >= shift.valid_from)
+        if shift.valid_until is not None:
+            valid &= self.date <= shift.valid_until
+        hours = self._hours_inside(shift.start, shift.end)[valid]
+        return int((hours > 0).sum()), float(hours.sum())

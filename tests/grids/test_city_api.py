@@ -179,7 +179,7 @@ def _expected_hours(
             text(
                 "SELECT p.code, u.code, r.weekdays, r.start_time, r.end_time, r.valid_from, "
                 "r.valid_until FROM roster_entries r JOIN people p ON p.id = r.person_id "
-                "JOIN units u ON u.id = r.unit_id"
+                "JOIN units u ON u.id = r.unit_id WHERE u.level = 'grid'"
             )
         )
         .all()
