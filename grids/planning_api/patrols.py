@@ -73,8 +73,8 @@ def plan_patrols(
     stops = _stops_frame(plan, str(locator.tz))
     cells = hot.cells.drop(columns=["lat", "lon"]).copy()
     cells["planned"] = cells["cell"].isin(set(stops["id"]))
-    polygons = cells_to_polygons(parse_cells(cells["cell"])) if len(cells) else []
-    hexagons = gpd.GeoDataFrame(cells, geometry=list(polygons), crs=CRS)
+    polygons = list(cells_to_polygons(parse_cells(cells["cell"]))) if len(cells) else []
+    hexagons = gpd.GeoDataFrame(cells, geometry=polygons, crs=CRS)
     meta = hot.meta | {"candidates": len(candidates), "must_visit": len(must)}
     return PatrolPlan(
         stops, hexagons, plan.total_prize, plan.dropped_must, plan.warnings, meta, plan

@@ -84,15 +84,19 @@ class _Calendar:
             end_offset = pd.Timedelta(hours=finish.hour, minutes=finish.minute)
             if finish <= begin:
                 end_offset += pd.Timedelta(days=1)
-            local = {"ambiguous": "NaT", "nonexistent": "shift_forward"}
-            begins = (self.days + begin_offset).tz_localize(self.tz, **local)
-            ends = (self.days + end_offset).tz_localize(self.tz, **local)
+            begins = self._local(self.days + begin_offset)
+            ends = self._local(self.days + end_offset)
             clipped = ends.where(ends < self.end, self.end) - begins.where(
                 begins > self.start, self.start
             )
             seconds = np.nan_to_num(clipped.total_seconds().to_numpy(dtype=float), nan=0.0)
             self._inside[key] = np.maximum(seconds, 0.0) / 3600
         return self._inside[key]
+
+    def _local(self, wall: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """Wall-clock times in the city: an hour a DST change skips moves forward, an
+        ambiguous one counts for nothing (the city's default zone has no DST)."""
+        return wall.tz_localize(self.tz, ambiguous="NaT", nonexistent="shift_forward")
 
     def overlap(self, shift: Shift) -> tuple[int, float]:
         """How many occurrences of a shift overlap the window, and their hours inside it."""
