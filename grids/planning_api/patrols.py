@@ -99,6 +99,9 @@ def _stops_frame(plan: Plan, tz: str) -> gpd.GeoDataFrame:
         for order, stop in enumerate(route.stops, start=1)
     ]
     frame = pd.DataFrame(rows, columns=[*STOP_COLUMNS, "lat", "lon"])
+    for column in ("arrive", "depart"):  # datetimes even when no team has a stop
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
+    frame["prize"] = frame["prize"].astype(float)
     return gpd.GeoDataFrame(
         frame[STOP_COLUMNS], geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=CRS
     )

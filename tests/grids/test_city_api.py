@@ -172,18 +172,13 @@ def _expected_hours(
     city: City, since: dt.datetime, until: dt.datetime
 ) -> dict[tuple[str, str], float]:
     """Hours on duty per (officer, grid) from the roster rows, one occurrence at a time."""
-    rows = (
-        city._session()
-        .__enter__()
-        .execute(
-            text(
-                "SELECT p.code, u.code, r.weekdays, r.start_time, r.end_time, r.valid_from, "
-                "r.valid_until FROM roster_entries r JOIN people p ON p.id = r.person_id "
-                "JOIN units u ON u.id = r.unit_id WHERE u.level = 'grid'"
-            )
-        )
-        .all()
+    query = text(
+        "SELECT p.code, u.code, r.weekdays, r.start_time, r.end_time, r.valid_from, "
+        "r.valid_until FROM roster_entries r JOIN people p ON p.id = r.person_id "
+        "JOIN units u ON u.id = r.unit_id WHERE u.level = 'grid'"
     )
+    with city._session() as session:  # closed, or the schema's DROP waits for its lock
+        rows = session.execute(query).all()
     tz = ZoneInfo(city.timezone)
     hours: dict[tuple[str, str], float] = defaultdict(float)
     for officer, grid, weekdays, start, end, valid_from, valid_until in rows:
