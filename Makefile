@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench fuzz lint format services screenshots clean notebooks
+.PHONY: run test bench loadtest fuzz lint format services screenshots clean notebooks
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -47,8 +47,14 @@ bench: $(STAMP) services
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/patrol_plans.py
-	$(BIN)/python benchmarks/concurrent_intake.py
 	$(BIN)/python benchmarks/history_load.py
+	$(BIN)/python benchmarks/dask_engine.py
+	$(BIN)/python benchmarks/postgis_size.py
+
+## make loadtest: intake, locate, the queue and event streams against a served sample city on
+## SQLite (1 process) and PostgreSQL (1 and 2 processes), from 127.0.0.1; prints the README's table
+loadtest: $(STAMP) services
+	$(BIN)/python benchmarks/loadtest.py
 
 ## make fuzz: Schemathesis over every operation with each role, 100 examples each, both backends
 fuzz: $(STAMP) services

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -23,3 +25,12 @@ def haversine_m(
     a = np.sin(dp / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
     a = np.clip(a, 0.0, 1.0)
     return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)), dtype=np.float64)
+
+
+def degree_box(lat: float, radius_m: float) -> tuple[float, float]:
+    """Half the sides, in degrees of latitude and longitude, of a box that holds every point
+    within ``radius_m`` of a point at latitude ``lat``: a cheap prefilter for an index on
+    latitude and longitude before the exact :func:`haversine_m`."""
+    dlat = radius_m / 110_574.0
+    dlon = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    return dlat, dlon

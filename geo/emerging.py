@@ -157,12 +157,43 @@ def space_time_cube(
         are UTC); e.g. ``"Asia/Shanghai"``.
     """
     report_cells = np.asarray(cells, dtype=np.uint64).ravel()
+    parents, bins = cells_and_bins(report_cells, times, res=res, freq=freq, tz=tz)
+    return cube_of_counts(
+        parents, bins, None, freq=freq, area_cells=area_cells, k=k, start=start, end=end, tz=tz
+    )
+
+
+def cells_and_bins(
+    cells: np.ndarray, times: Any, *, res: int, freq: Freq, tz: str | None = None
+) -> tuple[NDArray[np.uint64], IntArray]:
+    """The cell at ``res`` and the time bin (in ``tz``'s calendar) of each report: the keys
+    a space-time cube counts by, computable chunk by chunk (a map step on a cluster)."""
+    report_cells = np.asarray(cells, dtype=np.uint64).ravel()
     local = as_datetime64(times, tz) if len(report_cells) else np.empty(0, "datetime64[ns]")
     if len(local) != len(report_cells):
         raise GeoInputError(f"{len(local)} times for {len(report_cells)} cells")
     if len(report_cells) and int(cell_resolutions(report_cells).min()) < res:
         raise GeoInputError(f"some cells are coarser than resolution {res}")
-    bins = time_bins(local, freq)
+    return cells_to_parents(report_cells, res), time_bins(local, freq)
+
+
+def cube_of_counts(
+    cells: np.ndarray,
+    bins: np.ndarray,
+    counts: np.ndarray | None,
+    *,
+    freq: Freq = "W",
+    area_cells: np.ndarray | None = None,
+    k: int = 1,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    tz: str | None = None,
+) -> SpaceTimeCube:
+    """The cube of reports already keyed by :func:`cells_and_bins`: ``counts`` reports
+    (one each when None) in each (cell, bin); a pair may repeat, its counts add up. The
+    other parameters are those of :func:`space_time_cube`."""
+    cells = np.asarray(cells, dtype=np.uint64).ravel()
+    bins = np.asarray(bins, dtype=np.int64).ravel()
     first = int(time_bins(as_datetime64([start], tz), freq)[0]) if start is not None else None
     last = int(time_bins(as_datetime64([end], tz), freq)[0]) if end is not None else None
     if first is None or last is None:
@@ -173,7 +204,7 @@ def space_time_cube(
     if last < first:
         raise GeoInputError("end lies before start")
     keep = (bins >= first) & (bins <= last)
-    parents = cells_to_parents(report_cells[keep], res)
+    parents = cells[keep]
     held = np.unique(parents)
     if area_cells is not None:
         field = np.union1d(np.asarray(area_cells, dtype=np.uint64), held).astype(np.uint64)
@@ -181,12 +212,15 @@ def space_time_cube(
         field = grid_disks(held, k) if len(held) else held
     n_bins = last - first + 1
     row = np.searchsorted(field, parents)
-    flat = np.bincount(row * n_bins + (bins[keep] - first), minlength=len(field) * n_bins)
-    counts = flat.reshape(len(field), n_bins).astype(np.int64)
+    weights = None if counts is None else np.asarray(counts, dtype=np.float64).ravel()[keep]
+    flat = np.bincount(
+        row * n_bins + (bins[keep] - first), weights=weights, minlength=len(field) * n_bins
+    )
+    counts_out = flat.reshape(len(field), n_bins).astype(np.int64)  # float sums of ints: exact
     return SpaceTimeCube(
         cells=field,
         bins=bin_starts(np.arange(first, last + 1), freq),
-        counts=counts,
+        counts=counts_out,
         freq=freq,
     )
 
@@ -547,7 +581,9 @@ __all__ = [
     "MannKendall",
     "SpaceTimeCube",
     "bin_starts",
+    "cells_and_bins",
     "classify_emerging",
+    "cube_of_counts",
     "emerging_from_cube",
     "emerging_hotspots",
     "mann_kendall",

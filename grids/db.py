@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -201,20 +202,52 @@ def _text_columns(mapper: Mapper[Any]) -> list[tuple[str, int | None, bool]]:
     return _TEXT_COLUMNS[mapper]
 
 
-_WRITERS: dict[str, threading.Lock] = {}
+class TurnLock:
+    """A lock its waiters get in the order they asked for it.
+
+    ``threading.Lock`` wakes its waiters in no order and lets the thread that releases it
+    take it again at once: under 32 concurrent writers some waited seconds while others
+    went round again. Here the holder hands the lock to the longest waiter.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> TurnLock:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder before us, which hands the lock over
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by the next writer
+            else:
+                self._held = False
+
+
+_WRITERS: dict[str, TurnLock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
 def write_lock(engine: Engine) -> AbstractContextManager[object]:
     """What a write transaction holds inside this process: on SQLite, one lock per database
-    file, so the process's writers queue on it in turn instead of busy-waiting on SQLite's
-    lock (whose retries back off for up to 100 ms each and starve some writers for seconds);
-    PostgreSQL takes row locks itself, so nothing there."""
+    file, so the process's writers take turns in order (:class:`TurnLock`) instead of
+    busy-waiting on SQLite's lock (whose retries back off for up to 100 ms each and starve
+    some writers for seconds); PostgreSQL takes row locks itself, so nothing there."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     key = str(engine.url)
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(key, threading.Lock())
+        return _WRITERS.setdefault(key, TurnLock())
 
 
 @contextmanager

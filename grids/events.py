@@ -96,12 +96,13 @@ def publish(
         session.flush()
         for key, values in case_audience(case).items():
             audience[key] |= values
-        previous = session.scalar(
-            select(LiveEvent.audience)
-            .where(LiveEvent.case_id == case.id)
-            .order_by(LiveEvent.id.desc())
-            .limit(1)
-        )
+        if kind != "case.created":  # a case just reported has no audience before this one
+            previous = session.scalar(
+                select(LiveEvent.audience)
+                .where(LiveEvent.case_id == case.id)
+                .order_by(LiveEvent.id.desc())
+                .limit(1)
+            )
         payload = {"case_id": case.id, "status": case.status, "version": case.version, **payload}
     row = LiveEvent(
         at=utcnow(),

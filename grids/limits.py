@@ -35,6 +35,7 @@ DESCRIPTION_MAX = 4000
 NAME_MAX = 200
 PHONE_MAX = 32
 EXTERNAL_ID_MAX = 200
+IDEMPOTENCY_KEY_MAX = 200
 """Text of a report: its description, the reporter's name, phone and app or Open311 id."""
 
 JSON_MAX_DEPTH = 32

@@ -16,6 +16,7 @@ from api.cli import (
     buildings,
     cases,
     community,
+    export,
     operations,
     patrol,
     route,
@@ -43,6 +44,7 @@ app.add_typer(community.points_app, name="points")
 app.add_typer(community.mall_app, name="mall")
 app.add_typer(buildings.app, name="buildings")
 app.add_typer(operations.app, name="operations")
+app.add_typer(export.app, name="export")
 app.command("ledger")(community.ledger_command)
 app.command("escalate")(cases.escalate)
 app.command("check")(cases.check)

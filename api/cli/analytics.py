@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
@@ -96,6 +97,28 @@ Basemap = Annotated[
     str, typer.Option(help="HTML only: configured (GRIDWATCH_BASEMAP_URL, if set) or none")
 ]
 Lang = Annotated[str, typer.Option(help="HTML only: zh or en")]
+Engine = Annotated[
+    str,
+    typer.Option(
+        help="Store only: memory (count the store's cases here) or dask (count an exported "
+        "history, --from, on a Dask cluster); the same cells, z, p and classes"
+    ),
+]
+History = Annotated[
+    Path | None,
+    typer.Option("--from", help="--engine dask: the directory of `gridwatch export cases DIR`"),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="--engine dask: a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: start a LocalCluster)"
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(min=1, help="--engine dask: LocalCluster workers (default: Dask's choice)"),
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,10 @@ class PointOptions:
     unit: UnitCode = None
     basemap: Basemap = "configured"
     lang: Lang = "zh"
+    engine: Engine = "memory"
+    history: History = None
+    scheduler: Scheduler = None
+    workers: Workers = None
 
     def selection(self, config: Settings) -> analytics.Selection:
         from grids.analytics import hotspots as analytics
@@ -344,6 +371,7 @@ def _analyse(
 
     config = settings()
     _check_out(out, TABLE_OUTPUTS)
+    _check_engine(points, options)
     with reported_errors(), progress_bar() as progress:
         checked = {n: v for n, v in params.items() if n not in ("fdr", "inference")}
         analytics.check_parameters(**checked)  # (fdr is a switch, inference checked itself)
@@ -352,9 +380,11 @@ def _analyse(
         if points is None:
             progress.update(task, description="loading the store's grids")
             locator = load_locator(config)
-            progress.update(task, description="computing")
-            with store_session(config) as session:
-                analysis = analytics.ANALYSES[kind](session, locator, selection, **params)
+            progress.update(task, description=f"computing ({options.engine})")
+            with _counter(options) as counter, store_session(config) as session:
+                analysis = analytics.ANALYSES[kind](
+                    session, locator, selection, **params, counter=counter
+                )
         else:
 
             def step(description: str) -> None:
@@ -365,6 +395,38 @@ def _analyse(
         progress.update(task, description=f"writing {out.name}", completed=3)
         _write(kind, analysis, out, _COLUMNS[kind], options.basemap, options.lang)
     _report(kind, analysis, out)
+
+
+def _check_engine(points: Path | None, options: PointOptions) -> None:
+    """Refuse engine options that do not go together, before any work."""
+    from api.cli.cluster import ENGINES
+
+    if options.engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {options.engine!r}")
+    if options.engine == "memory":
+        if options.history or options.scheduler or options.workers:
+            fail("--from, --scheduler and --workers go with --engine dask")
+        return
+    if points is not None:
+        fail("--engine dask counts an exported history (--from DIR), not a file of points")
+    if options.history is None:
+        fail("--engine dask needs --from DIR, a history written by `gridwatch export cases DIR`")
+    if options.scheduler and options.workers:
+        fail("--workers sizes a LocalCluster; a --scheduler has its own workers")
+
+
+@contextmanager
+def _counter(options: PointOptions) -> Iterator[analytics.Counter | None]:
+    """How the reports are counted: None (the store's cases, in memory) or the exported
+    history on a Dask cluster that lives as long as the block."""
+    if options.engine == "memory" or options.history is None:
+        yield None
+        return
+    from api.cli.cluster import dask_client
+    from grids.analytics.dask_counts import DaskCounter
+
+    with dask_client(options.scheduler, options.workers):
+        yield DaskCounter(options.history)
 
 
 # --------------------------------------------------------------------------

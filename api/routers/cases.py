@@ -144,7 +144,9 @@ async def submit_case(
     response: Response,
     user: CurrentUser,
     locator: LocatorDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=limits.IDEMPOTENCY_KEY_MAX)
+    ] = None,
 ) -> dict[str, Any]:
     """Report a problem: routed at once to the grid officer on duty; durable before the reply.
 

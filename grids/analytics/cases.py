@@ -55,7 +55,7 @@ def has_cases(session: Session, selection: Selection) -> bool:
     return session.scalar(query) is not None
 
 
-def _counted_cases() -> ColumnElement[bool]:
+def counted_cases() -> ColumnElement[bool]:
     """Cases that count as reports of a problem: not rejected as invalid or duplicate."""
     return and_(
         not_(and_(Case.status == "rejected", Case.reject_reason.in_(EXCLUDED_REJECT_REASONS))),
@@ -69,21 +69,21 @@ def case_points(session: Session, selection: Selection, unit: UnitInfo | None) -
     base = select(Case.h3_cell, Case.reported_at, Category.code).join(
         Category, Category.id == Case.category_id
     )
-    rows = session.execute(base.where(*conditions, _counted_cases())).all()
+    rows = session.execute(base.where(*conditions, counted_cases())).all()
     frame = pd.DataFrame(rows, columns=["cell", "at", "category"])
     if selection.hours is None:
         excluded = session.scalar(
             select(func.count())
             .select_from(Case)
             .join(Category, Category.id == Case.category_id)
-            .where(*conditions, not_(_counted_cases()))
+            .where(*conditions, not_(counted_cases()))
         )
     else:  # the hours of the day are local: kept in numpy, the same on both backends
         frame = frame[_in_hours(selection, frame["at"])]
         left_out = session.scalars(
             select(Case.reported_at)
             .join(Category, Category.id == Case.category_id)
-            .where(*conditions, not_(_counted_cases()))
+            .where(*conditions, not_(counted_cases()))
         ).all()
         excluded = int(_in_hours(selection, pd.Series(left_out, dtype=object)).sum())
     return ReportPoints(

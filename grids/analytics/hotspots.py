@@ -35,8 +35,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from geo.aggregate import complete_field, counts_per_cell
-from geo.emerging import emerging_hotspots
+from geo.aggregate import complete_field
+from geo.emerging import cube_of_counts, emerging_from_cube
 from geo.hotspots import hotspot_table
 from grids.analytics.area import MAX_FIELD_CELLS, GridParents, area_cells, grid_parents, study_area
 from grids.analytics.cases import (
@@ -45,6 +45,7 @@ from grids.analytics.cases import (
     case_unit_conditions,
     has_cases,
 )
+from grids.analytics.counts import Counter, ReportCounts, StoreCounter
 from grids.analytics.layers import (
     DUTY_KINDS,
     case_markers,
@@ -87,11 +88,11 @@ class Analysis:
     meta: dict[str, Any]
 
 
-def _meta(selection: Selection, points: ReportPoints, **parameters: Any) -> dict[str, Any]:
+def _meta(selection: Selection, counted: ReportCounts, **parameters: Any) -> dict[str, Any]:
     return {
-        "source": points.source,
-        "reports": len(points),
-        "excluded_cases": points.excluded,
+        "source": counted.source,
+        "reports": counted.reports,
+        "excluded_cases": counted.excluded,
         **selection.describe(),
         **parameters,
     }
@@ -107,18 +108,21 @@ def hotspots(
     kernel: str = "uniform",
     fdr: bool = True,
     inference: Inference | None = None,
+    counter: Counter | None = None,
 ) -> Analysis:
     """Getis-Ord Gi* on the complete field of the selection's unit (every cell, zeros
     included): one row per cell with ``cell, count, gi_z, gi_p, gi_p_fdr, gi_bin, class``
     (and ``gi_p_sim`` with permutation inference). Refused below the minimum number of
-    cells with reports (:func:`grids.analytics.minimums.check_hotspot_field`)."""
+    cells with reports (:func:`grids.analytics.minimums.check_hotspot_field`).
+
+    ``counter`` counts the reports (default: the store's cases, in memory); the study
+    area always comes from the store's grids."""
     check_parameters(res=res, k=k, kernel=kernel)
     inference = inference or Inference()
     unit = selection.check(locator.directory)
-    points = load_points(session, locator, selection)
-    held, counts = counts_per_cell(points.cells, res)
-    cells, values = complete_field(area_cells(locator, unit, res), held, counts)
-    meta = _meta(selection, points, res=res, k=k, kernel=kernel, fdr=fdr)
+    counted = (counter or StoreCounter(session))(selection, unit, res=res, tz=str(locator.tz))
+    cells, values = complete_field(area_cells(locator, unit, res), counted.cells, counted.counts)
+    meta = _meta(selection, counted, res=res, k=k, kernel=kernel, fdr=fdr)
     with_reports = check_hotspot_field(values, meta | inference.describe())
     table = hotspot_table(
         cells,
@@ -141,22 +145,25 @@ def emerging(
     res: int = 8,
     freq: str = "week",
     k: int = 1,
+    counter: Counter | None = None,
 ) -> Analysis:
     """ArcGIS-style emerging hot-spot patterns of every cell of the unit's field, over
-    day, ISO-week or month bins in the city's time zone."""
+    day, ISO-week or month bins in the city's time zone (``counter`` as for
+    :func:`hotspots`)."""
     check_parameters(res=res, k=k, freq=freq)
     unit = selection.check(locator.directory)
-    points = load_points(session, locator, selection)
-    area = area_cells(locator, unit, res)
     tz = str(locator.tz)
+    counted = (counter or StoreCounter(session))(selection, unit, res=res, freq=FREQS[freq], tz=tz)
+    area = area_cells(locator, unit, res)
     start = selection.since
     end = selection.last_instant
-    if len(points) == 0 and (start is None or end is None):
+    if (counted.first is None or counted.last is None) and (start is None or end is None):
         raise InvalidInput(
             "no reports match; give since and until to analyse an empty period, or widen it"
         )
-    first = start or pd.Timestamp(points.times.min(), tz="UTC")
-    last = end or pd.Timestamp(points.times.max(), tz="UTC")
+    first = start or counted.first
+    last = end or counted.last
+    assert first is not None and last is not None  # (refused above)
     bins = {"day": 1, "week": 7, "month": 30}[freq]
     n_bins = (pd.Timestamp(last) - pd.Timestamp(first)).days // bins + 2
     if len(area) * n_bins > MAX_CUBE_BINS:
@@ -164,18 +171,20 @@ def emerging(
             f"{len(area):,} cells × {n_bins} {freq}s is too large a space-time cube; "
             "choose a coarser res or freq, a shorter period or a smaller unit"
         )
-    table = emerging_hotspots(
-        points.cells,
-        points.times,
-        res=res,
+    assert counted.bins is not None  # counted with a freq
+    cube = cube_of_counts(
+        counted.cells,
+        counted.bins,
+        counted.counts,
         freq=FREQS[freq],
-        k=k,
         area_cells=area,
+        k=k,
         start=start,
         end=end,
         tz=tz,
     )
-    meta = _meta(selection, points, res=res, k=k, freq=freq, cells=len(table))
+    table = emerging_from_cube(cube, k=k)
+    meta = _meta(selection, counted, res=res, k=k, freq=freq, cells=len(table))
     steps = check_time_steps(int(table["n_bins"].max()) if len(table) else 0, freq, meta)
     return Analysis(table, meta | {"time_steps": steps})
 
@@ -194,10 +203,13 @@ __all__ = [
     "RES_RANGE",
     "SOURCE_CASES",
     "Analysis",
+    "Counter",
     "GridParents",
     "Inference",
+    "ReportCounts",
     "ReportPoints",
     "Selection",
+    "StoreCounter",
     "TooLittleData",
     "area_cells",
     "case_markers",

@@ -124,7 +124,8 @@ def submit(
     concurrent tries with one key meet on the key's unique index, and the loser
     returns the winner's case.
     """
-    if idempotency_key:
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
         replay = _replay(sessions, user, idempotency_key, report, render)
         if replay is not None:
             return replay, True
@@ -149,7 +150,9 @@ def submit(
         if store:
             store.discard(stored)
         replay = (
-            _replay(sessions, user, idempotency_key, report, render) if idempotency_key else None
+            _replay(sessions, user, idempotency_key, report, render)
+            if idempotency_key is not None
+            else None
         )
         if replay is None:
             raise
@@ -161,6 +164,15 @@ def submit(
     if store:
         store.keep(stored)
     return result, False
+
+
+def check_idempotency_key(key: str) -> None:
+    """Refuse a key that cannot name one request: empty, too long, or holding a NUL."""
+    if not key.strip():
+        raise InvalidInput(
+            "Idempotency-Key is empty; send a unique key per report (e.g. a UUID) or no header"
+        )
+    check_text(key, "Idempotency-Key", limits.IDEMPOTENCY_KEY_MAX)
 
 
 def _replay(
@@ -237,12 +249,12 @@ def create_case(
                 f"({lat:.6f}, {lon:.6f}) is more than {config.max_outside_m:.0f} m from every "
                 "grid of this city; check the coordinates and their crs (wgs84, gcj02, bd09)"
             )
+    key_row: IdempotencyKey | None = None
     if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(
-                scope=_scope_key(user), key=idempotency_key, request_hash=report.fingerprint()
-            )
+        key_row = IdempotencyKey(
+            scope=_scope_key(user), key=idempotency_key, request_hash=report.fingerprint()
         )
+        session.add(key_row)
         session.flush()  # a concurrent twin waits here on the unique key, then fails
     reporter = reporter_for(
         session, config.secret, user=user, app_user_id=report.reporter_id, client_id=client_id
@@ -274,7 +286,7 @@ def create_case(
         )
     )
     duplicate = nearby_open_cases(
-        session, config.duplicate_window_days, lat, lon, report.category, now=now, limit=1
+        session, config.duplicate_window_days, lat, lon, cat_row, now=now, limit=1
     )
     if duplicate:
         item.possible_duplicate_of_id = duplicate[0][0].id
@@ -293,14 +305,8 @@ def create_case(
     for photo in photos or []:
         photo.case_id = item.id
         session.add(photo)
-    if idempotency_key is not None:
-        row = session.scalar(
-            select(IdempotencyKey).where(
-                IdempotencyKey.scope == _scope_key(user), IdempotencyKey.key == idempotency_key
-            )
-        )
-        assert row is not None
-        row.case_id = item.id
+    if key_row is not None:
+        key_row.case_id = item.id
     link_case(session, item)
     enqueue(session, config.webhooks, "case.created", {"case_id": item.id, "status": item.status})
     publish(session, "case.created", case=item, data={"action": "report"})

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +36,7 @@ STATUSES: tuple[str, ...] = (
     "closed",
 )
 OPEN_STATUSES: tuple[str, ...] = ("reported", "routed", "acknowledged", "verified", "in_progress")
+_OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
 
 class Case(Base):
@@ -51,6 +53,18 @@ class Case(Base):
         Index("ix_cases_h3", "h3_cell"),
         Index("ix_cases_reporter", "reporter_id"),
         Index("ix_cases_external", "external_source", "external_id"),
+        # a store at size (0011_size_indexes): a town's summary and month, the city's week
+        Index("ix_cases_town_updated", "town_id", "updated_at"),
+        Index("ix_cases_town_reported", "town_id", "reported_at"),
+        Index("ix_cases_updated_at", "updated_at"),
+        # open cases only: the duplicate check of every intake, the open arm of a summary
+        Index(
+            "ix_cases_open_category",
+            "category_id",
+            "lat",
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,7 +120,10 @@ class CaseEvent(Base):
     """One row of the append-only audit log: who did what to a case, when, where and why."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case", "case_id", "id"),
+        Index("ix_case_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

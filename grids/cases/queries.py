@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from geo.distance import haversine_m
+from geo.distance import degree_box, haversine_m
 from grids.accounts.reporters import OwnReports
 from grids.accounts.scope import Scope
 from grids.cases.models import OPEN_STATUSES, STATUSES, Case
@@ -25,23 +24,39 @@ def nearby_open_cases(
     window_days: float,
     lat: float,
     lon: float,
-    category: str,
+    category: str | Category,
     *,
     now: dt.datetime | None = None,
     limit: int = 20,
     scope: Scope | None = None,
 ) -> list[tuple[Case, float]]:
-    """Open cases of the same category within its duplicate radius and window, nearest first."""
+    """Open cases of the same category within its duplicate radius and window, nearest first.
+
+    ``category`` is a code, or its row when the caller has it. The box is searched by
+    columns, and only the nearest ``limit`` cases are loaded: at a hot spot the box holds
+    many open cases, and intake asks this for every report.
+    """
     now = now or utcnow()
-    cat = session.scalar(select(Category).where(Category.code == category))
+    cat = (
+        category
+        if isinstance(category, Category)
+        else session.scalar(select(Category).where(Category.code == category))
+    )
     if cat is None:
         raise InvalidInput(f"unknown category {category!r}")
     radius = cat.duplicate_radius_m
-    dlat = radius / 110_574.0
-    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    dlat, dlon = degree_box(lat, radius)
     since = now - dt.timedelta(days=window_days)
-    rows = session.scalars(
-        select(Case).where(
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.lat,
+            Case.lon,
+            Case.grid_id,
+            Case.town_id,
+            Case.community_id,
+            Case.officer_id,
+        ).where(
             Case.category_id == cat.id,
             Case.status.in_(OPEN_STATUSES),
             Case.reported_at >= since,
@@ -49,14 +64,22 @@ def nearby_open_cases(
             Case.lon.between(lon - dlon, lon + dlon),
         )
     ).all()
-    found = [(c, float(haversine_m(lat, lon, c.lat, c.lon))) for c in rows]
-    found = [
-        (c, d)
-        for c, d in found
-        if d <= radius
-        and (scope is None or scope.covers(c.grid_id, c.town_id, c.community_id, c.officer_id))
-    ]
-    return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
+    distances = haversine_m(lat, lon, [r.lat for r in rows], [r.lon for r in rows])
+    near = sorted(
+        (float(distance), row.id)
+        for row, distance in zip(rows, distances, strict=True)
+        if distance <= radius
+        and (
+            scope is None
+            or scope.covers(row.grid_id, row.town_id, row.community_id, row.officer_id)
+        )
+    )[:limit]
+    if not near:
+        return []
+    cases = {
+        c.id: c for c in session.scalars(select(Case).where(Case.id.in_([i for _, i in near])))
+    }
+    return [(cases[case_id], distance) for distance, case_id in near]
 
 
 def get_case(session: Session, case_id: int, scope: Scope | None) -> Case:

@@ -11,12 +11,13 @@ import datetime as dt
 import io
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from geo.crs import validate_coordinates
-from geo.distance import haversine_m
+from geo.distance import degree_box, haversine_m
 from geo.errors import GeoInputError
 from grids.accounts.models import User
 from grids.accounts.scope import Scope
@@ -28,6 +29,9 @@ from grids.errors import GridwatchError, ImportRefused, InvalidInput, NotFound
 
 LINK_M = 15.0
 """A case reported this close to a building is linked to it."""
+FOOTPRINT_REACH_M = 300.0
+"""A footprint stays this close to its building's point: a building, not a block (and the
+bound lets intake look for a case's building in a small box)."""
 
 
 def save_building(
@@ -46,20 +50,29 @@ def save_building(
     today: dt.date,
 ) -> Building:
     """Create or update (by code) a building: a point, or a footprint (GeoJSON polygon)."""
-    shape = None
+    polygon: shapely.Polygon | None = None
     if footprint is not None:
         try:
             shape = shapely.geometry.shape(footprint)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput(f"footprint is not a GeoJSON polygon ({exc})") from exc
-        if shape.geom_type != "Polygon" or not shape.is_valid:
+        if not isinstance(shape, shapely.Polygon) or not shape.is_valid:
             raise InvalidInput("footprint must be one valid GeoJSON Polygon (WGS-84)")
+        polygon = shape
         if lat is None or lon is None:
-            centre = shape.representative_point()
+            centre = polygon.representative_point()
             lat, lon = centre.y, centre.x
     if lat is None or lon is None:
         raise InvalidInput("a building needs lat and lon, or a footprint")
     validate_coordinates([lat], [lon])
+    if polygon is not None:
+        corners = np.asarray(polygon.exterior.coords)
+        reach = float(haversine_m(lat, lon, corners[:, 1], corners[:, 0]).max())
+        if reach > FOOTPRINT_REACH_M:
+            raise InvalidInput(
+                f"the footprint reaches {reach:.0f} m from the building's point; a footprint "
+                f"stays within {FOOTPRINT_REACH_M:.0f} m of it (check the polygon, lat and lon)"
+            )
     if units_count < 0 or inspect_every_days < 1:
         raise InvalidInput("units_count must be 0 or more, inspect_every_days at least 1")
     index, _match, _distance = locator.cellmap.locate_one(lat, lon)
@@ -75,7 +88,7 @@ def save_building(
         building = Building(code=code, next_due=today)  # never inspected: due now
     building.name, building.address, building.units_count = name, address, units_count
     building.lat, building.lon, building.geom = lat, lon, shapely.Point(lon, lat)
-    building.footprint = shape
+    building.footprint = polygon
     building.grid_id = grid.id if grid else None
     building.town_id = town.id if town else None
     building.head_id = head_row.id if head_row else None
@@ -132,11 +145,19 @@ def record_inspection(
 
 
 def link_case(session: Session, item: Case) -> CaseBuilding | None:
-    """Link a case just reported to the building it was reported at, if any."""
+    """Link a case just reported to the building it was reported at, if any: the nearest
+    within ``LINK_M`` of its point, or one whose footprint covers it."""
     if item.grid_id is None:
         return None
-    candidates = session.scalars(select(Building).where(Building.grid_id == item.grid_id)).all()
-    best: tuple[float, Building] | None = None
+    dlat, dlon = degree_box(item.lat, LINK_M + FOOTPRINT_REACH_M)
+    candidates = session.execute(
+        select(Building.id, Building.lat, Building.lon, Building.footprint).where(
+            Building.grid_id == item.grid_id,
+            Building.lat.between(item.lat - dlat, item.lat + dlat),
+            Building.lon.between(item.lon - dlon, item.lon + dlon),
+        )
+    ).all()
+    best: tuple[float, int] | None = None
     point = shapely.Point(item.lon, item.lat)
     for building in candidates:
         inside = building.footprint is not None and building.footprint.covers(point)
@@ -144,10 +165,10 @@ def link_case(session: Session, item: Case) -> CaseBuilding | None:
             0.0 if inside else float(haversine_m(item.lat, item.lon, building.lat, building.lon))
         )
         if distance <= LINK_M and (best is None or distance < best[0]):
-            best = (distance, building)
+            best = (distance, building.id)
     if best is None:
         return None
-    link = CaseBuilding(case_id=item.id, building_id=best[1].id, distance_m=round(best[0], 1))
+    link = CaseBuilding(case_id=item.id, building_id=best[1], distance_m=round(best[0], 1))
     session.add(link)
     return link
 

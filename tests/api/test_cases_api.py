@@ -282,6 +282,20 @@ def test_idempotency_key_returns_the_first_result(case_env: CaseEnv) -> None:
     assert other_user.status_code == 201 and other_user.json()["id"] != first.json()["id"]
 
 
+def test_an_empty_idempotency_key_is_refused_and_makes_no_case(case_env: CaseEnv) -> None:
+    """``make fuzz`` found it: an empty key skipped the replay, was stored, and the next
+    report with an empty key met it on the unique index and answered 500."""
+    body = {"lat": DEMO_LAT, "lon": DEMO_LON, "category": "illegal_parking", "description": "空键"}
+    for key in ("", " "):
+        headers = case_env.headers("citizen", **{"Idempotency-Key": key})
+        for _ in range(2):
+            answer = case_env.client.post("/api/v1/cases", json=body, headers=headers)
+            assert answer.status_code == 422, answer.text
+            assert "idempotency-key" in answer.text.lower()
+    mine = case_env.client.get("/api/v1/my/cases", headers=case_env.headers("citizen")).json()
+    assert "空键" not in str(mine)
+
+
 def test_officers_cannot_read_or_change_other_grids_cases(case_env: CaseEnv) -> None:
     case = case_env.report()
     cid = case["id"]

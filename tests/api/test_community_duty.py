@@ -69,6 +69,30 @@ def test_buildings_have_heads_inspections_and_the_cases_reported_at_them(
     assert com.get("/api/v1/buildings/B001", "far_dispatcher").status_code == 404
 
 
+def _square(half_deg: float) -> dict[str, object]:
+    lat, lon, d = DEMO_LAT, DEMO_LON, half_deg
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_a_case_inside_a_footprint_is_linked_and_a_block_is_no_footprint(com: Community) -> None:
+    """Intake looks for a case's building in a small box, so a footprint stays within
+    300 m of its building's point; a case anywhere inside one is linked to it."""
+    tower = {"code": "B100", "name": "大厦", "address": "南城1号", "units": 300}
+    created = com.post("/api/v1/buildings", "dispatcher", {**tower, "footprint": _square(0.0006)})
+    assert created.status_code == 201, created.text
+    case = com.post(
+        "/api/v1/cases",
+        "citizen",  # about 75 m from the building's point, inside its footprint
+        {"lat": DEMO_LAT + 0.0005, "lon": DEMO_LON + 0.0005, "category": "garbage_piled"},
+    ).json()
+    assert case["id"] in com.get("/api/v1/buildings/B100", "officer").json()["cases"]
+    block = {**tower, "code": "B101", "footprint": _square(0.01)}  # 2 km across
+    refused = com.post("/api/v1/buildings", "dispatcher", block)
+    assert refused.status_code == 422 and "within 300 m" in refused.text, refused.text
+    assert com.get("/api/v1/buildings/B101", "officer").status_code == 404
+
+
 # --------------------------------------------------------------------- operations
 def test_an_operation_of_30_points_and_3_shifts(com: Community) -> None:
     header = "code,kind,name,phone,unit,team,skills\n"

@@ -82,7 +82,8 @@ def test_the_cli_loads_nothing_heavy_before_parsing() -> None:
         "sys.argv = ['gridwatch', '--help']\n"
         "from api.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('pandas', 'sqlalchemy', 'fastapi', 'folium', 'numpy', 'geopandas', 'pydantic')\n"
+        "heavy = ('pandas', 'sqlalchemy', 'fastapi', 'folium', 'numpy', 'geopandas', 'pydantic',\n"
+        "         'dask', 'distributed')\n"
         "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
