@@ -22,17 +22,14 @@ run: $(STAMP)
 	$(BIN)/gridwatch serve
 
 ## make notebooks: execute notebooks/ on the full sample city (the store of `make run`, or
-## GRIDWATCH_DATABASE_URL), render them as HTML into docs/notebooks/ with each one's first picture
+## GRIDWATCH_DATABASE_URL), render them as small HTML pages into docs/notebooks/ with each
+## one's first picture (scripts/render_notebooks.py --help)
 NOTEBOOK_STORE ?= $(or $(GRIDWATCH_DATABASE_URL),sqlite:///$(CURDIR)/var/gridwatch.db)
 notebooks: $(STAMP)
 	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch init
 	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/gridwatch samples build --if-missing
-	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/jupyter nbconvert \
-		--to html --execute --ExecutePreprocessor.timeout=1800 \
-		--output-dir docs/notebooks notebooks/*.ipynb
-	for page in docs/notebooks/*.html; do $(BIN)/python -c "import base64, re, sys; \
-		png = re.search(r'src=.data:image/png;base64,([A-Za-z0-9+/=]+)', open(sys.argv[1]).read()); \
-		open(sys.argv[2], 'wb').write(base64.b64decode(png.group(1)))" $$page $${page%.html}.png; done
+	GRIDWATCH_DATABASE_URL='$(NOTEBOOK_STORE)' $(BIN)/python scripts/render_notebooks.py \
+		--out docs/notebooks notebooks/*.ipynb
 
 ## make test: install what the tests need (PostgreSQL + PostGIS included), run the whole suite,
 ## then build the wheel and try it in a fresh virtualenv without extras (scripts/check-wheel.sh)

@@ -70,13 +70,22 @@ def case_points(session: Session, selection: Selection, unit: UnitInfo | None) -
         Category, Category.id == Case.category_id
     )
     rows = session.execute(base.where(*conditions, counted_cases())).all()
-    excluded = session.scalar(
-        select(func.count())
-        .select_from(Case)
-        .join(Category, Category.id == Case.category_id)
-        .where(*conditions, not_(counted_cases()))
-    )
     frame = pd.DataFrame(rows, columns=["cell", "at", "category"])
+    if selection.hours is None:
+        excluded = session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .join(Category, Category.id == Case.category_id)
+            .where(*conditions, not_(counted_cases()))
+        )
+    else:  # the hours of the day are local: kept in numpy, the same on both backends
+        frame = frame[_in_hours(selection, frame["at"])]
+        left_out = session.scalars(
+            select(Case.reported_at)
+            .join(Category, Category.id == Case.category_id)
+            .where(*conditions, not_(counted_cases()))
+        ).all()
+        excluded = int(_in_hours(selection, pd.Series(left_out, dtype=object)).sum())
     return ReportPoints(
         SOURCE_CASES,
         frame["cell"].to_numpy(dtype=np.int64).astype(np.uint64),
@@ -84,6 +93,12 @@ def case_points(session: Session, selection: Selection, unit: UnitInfo | None) -
         frame["category"].to_numpy(dtype=object),
         int(excluded or 0),
     )
+
+
+def _in_hours(selection: Selection, at: pd.Series) -> NDArray[np.bool_]:
+    if selection.hours is None or len(at) == 0:
+        return np.ones(len(at), dtype=bool)
+    return selection.hours.keep(as_datetime64(pd.to_datetime(at, utc=True)))
 
 
 def _no_times() -> NDArray[np.datetime64]:

@@ -1,7 +1,8 @@
 """Which reports and which parameters a hot-spot analysis runs on, and the points it gets.
 
 A :class:`Selection` names the store's cases (a time window, a category, a
-unit); :func:`check_parameters` refuses analysis parameters outside what ``geo``
+unit, optionally some local hours of the day: :class:`Hours`);
+:func:`check_parameters` refuses analysis parameters outside what ``geo``
 supports; :class:`ReportPoints` is what the cases of a selection yield
 (``grids.analytics.cases``).
 """
@@ -9,10 +10,11 @@ supports; :class:`ReportPoints` is what the cases of a selection yield
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from geo.emerging import Freq
@@ -62,13 +64,43 @@ def check_parameters(
 
 
 @dataclass(frozen=True)
+class Hours:
+    """Hours of the day in the city's time zone, ``start`` inclusive and ``end`` exclusive
+    (0-24); ``end`` at or before ``start`` runs past midnight: ``Hours(20, 6)`` is the night
+    20:00-06:00. Planners ask for the night shift's hot spots, not the whole day's."""
+
+    start: int
+    end: int
+    tz: str
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.start <= 23 and 0 <= self.end <= 24) or self.start == self.end:
+            raise InvalidInput(
+                f"hours must be two different hours, start 0-23 and end 0-24, e.g. (20, 6) "
+                f"for 20:00-06:00; got ({self.start}, {self.end})"
+            )
+
+    def keep(self, times: NDArray[np.datetime64]) -> NDArray[np.bool_]:
+        """Which of these UTC times (naive ns) fall in the hours, in local time."""
+        local = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert(self.tz).hour.to_numpy()
+        if self.start < self.end:
+            return (local >= self.start) & (local < self.end)
+        return (local >= self.start) | (local < self.end)
+
+    def describe(self) -> str:
+        return f"{self.start:02d}:00-{self.end % 24:02d}:00"
+
+
+@dataclass(frozen=True)
 class Selection:
-    """Which cases: a time window, a category, a unit (code; None is the city)."""
+    """Which cases: a time window, a category, a unit (code; None is the city) and, if
+    given, only those reported in some hours of the day."""
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     category: str | None = None
     unit: str | None = None
+    hours: Hours | None = None
 
     def check(self, directory: Directory) -> UnitInfo | None:
         """Validate against the directory; returns the unit (None for the whole city)."""
@@ -100,12 +132,15 @@ class Selection:
                 return None
             return value.date().isoformat() if days else value.isoformat()
 
-        return {
+        described = {
             "since": instant(self.since),
             "until": instant(self.until),
             "category": self.category,
             "unit": self.unit,
         }
+        if self.hours is not None:
+            described["hours"] = self.hours.describe()
+        return described
 
 
 def resolve_unit(directory: Directory, code: str | None) -> UnitInfo | None:
@@ -131,7 +166,7 @@ def scoped_selection(selection: Selection, default_unit: str | None) -> Selectio
     """The selection with the caller's own unit when they named none."""
     if selection.unit or default_unit is None:
         return selection
-    return Selection(selection.since, selection.until, selection.category, default_unit)
+    return replace(selection, unit=default_unit)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.h3cells import cells_to_polygons
 from geo.maps.geojson import parse_cells
 from grids.analytics import hotspots as analyses
-from grids.analytics.selection import Selection, parse_instant
+from grids.analytics.selection import Hours, Selection, parse_instant
 from grids.analytics.summaries import parse_day, summarise
 from grids.city.locator import GridLocator
 from grids.planning_api.frames import (
@@ -26,6 +26,8 @@ from grids.planning_api.frames import (
     patrol_point_frame,
     unit_frame,
 )
+from grids.planning_api.patrols import PatrolPlan, plan_patrols
+from grids.planning_api.rosters import officer_hours_frame
 from grids.planning_api.store import city_timezone, read_only_engine, store_url
 
 #: A time as planners give it: ``"2026-11-16"`` (local midnight), an ISO 8601 time
@@ -105,10 +107,19 @@ class City:
                 session.rollback()
 
     def _selection(
-        self, since: When, until: When, category: str | None, unit: str | None
+        self,
+        since: When,
+        until: When,
+        category: str | None,
+        unit: str | None,
+        hours: tuple[int, int] | None = None,
     ) -> Selection:
         return Selection(
-            self._instant(since, "since"), self._instant(until, "until"), category, unit
+            self._instant(since, "since"),
+            self._instant(until, "until"),
+            category,
+            unit,
+            Hours(*hours, tz=self.timezone) if hours is not None else None,
         )
 
     def _instant(self, value: When, name: str) -> dt.datetime | None:
@@ -221,6 +232,7 @@ class City:
         k: int = 1,
         kernel: str = "uniform",
         fdr: bool = True,
+        hours: tuple[int, int] | None = None,
     ) -> gpd.GeoDataFrame:
         """Getis-Ord Gi* hot spots of the cases, as ``/api/v1/hotspots`` computes them.
 
@@ -230,6 +242,9 @@ class City:
             The window of ``reported_at``.
         unit, category : str, optional
             The study area (default: the city) and a category code.
+        hours : (int, int), optional
+            Only reports made in these local hours, ``(start, end)`` with ``end``
+            exclusive; ``(20, 6)`` is the night 20:00-06:00 (default: all day).
         res : int
             H3 resolution of the cells (4 to 12; 9 is about 0.1 km²).
         k : int
@@ -252,7 +267,7 @@ class City:
             Too few cells hold reports for the statistic to mean anything.
         """
         with self._session() as session:
-            selection = self._selection(since, until, category, unit)
+            selection = self._selection(since, until, category, unit, hours)
             analysis = analyses.hotspots(
                 session, self._locator, selection, res=res, k=k, kernel=kernel, fdr=fdr
             )
@@ -325,6 +340,105 @@ class City:
                 day=day,
                 unit=unit,
                 tz=self.timezone,
+            )
+
+    def officer_hours(self, since: When, until: When, *, unit: str | None = None) -> pd.DataFrame:
+        """Hours on duty per officer and grid in a window, from the duty rosters.
+
+        Parameters
+        ----------
+        since, until : str, datetime.date or datetime.datetime
+            The window (``since`` inclusive, ``until`` exclusive; a bare date is local
+            midnight). Each shift counts with its part inside the window.
+        unit : str, optional
+            Only the grids of this town, community or grid.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``officer`` (the staff code, as in :meth:`cases`), ``grid, community, town``
+            codes, ``shifts`` (occurrences overlapping the window) and ``hours``. Grids
+            without a roster have no row (dispatch gives them their assigned officer).
+        """
+        selection = self._selection(since, until, None, unit)
+        directory = self._locator.directory
+        return officer_hours_frame(
+            directory,
+            selection.since,
+            selection.until,
+            selection.check(directory),
+            self.timezone,
+        )
+
+    def patrol_plan(
+        self,
+        shift_start: str | dt.datetime,
+        shift_minutes: float,
+        starts: Sequence[tuple[float, float]],
+        *,
+        since: When = None,
+        until: When = None,
+        unit: str | None = None,
+        category: str | None = None,
+        hours: tuple[int, int] | None = None,
+        res: int = 9,
+        must_visit: bool = True,
+        dwell_minutes: float = 12,
+        speed_kmh: float = 15,
+        detour: float = 1.3,
+        seed: int | None = None,
+        time_limit_s: float = 10,
+    ) -> PatrolPlan:
+        """Patrol routes through the hot cells, by the planner of ``gridwatch patrol plan``.
+
+        Parameters
+        ----------
+        shift_start : str or datetime.datetime
+            When the shift begins (naive: local time).
+        shift_minutes : float
+            How long it lasts.
+        starts : sequence of (lat, lon)
+            One team per start, each a round trip from there (WGS-84).
+        since, until, unit, category, hours
+            Which reports' Gi* hot cells (95 % or more) are the stops, as in
+            :meth:`hotspots`; their z is the prize. ``unit`` also names the town whose
+            must-visit points the routes must include (with ``must_visit``).
+        res : int
+            H3 resolution of the hot cells.
+        dwell_minutes, speed_kmh, detour, seed, time_limit_s
+            As in ``gridwatch patrol plan``: minutes per stop, travel speed, street over
+            straight distance, a seed to vary the routes, solver seconds.
+
+        Returns
+        -------
+        PatrolPlan
+            ``stops`` (one row per visit), ``hot_cells`` (the candidates, ``planned``
+            saying which are visited), ``total_prize``, ``dropped_must``, ``warnings``,
+            ``meta`` and the planner's ``plan``.
+        """
+        begins = self._instant(shift_start, "shift_start")
+        if begins is None:
+            raise ValueError("shift_start is required")
+        options = {
+            "dwell_minutes": dwell_minutes,
+            "speed_kmh": speed_kmh,
+            "detour": detour,
+            "seed": seed,
+            "time_limit_s": time_limit_s,
+        }
+        with self._session() as session:
+            selection = self._selection(since, until, category, unit, hours)
+            selection.check(self._locator.directory)
+            return plan_patrols(
+                session,
+                self._locator,
+                selection,
+                starts=starts,
+                shift_start=begins,
+                shift_minutes=shift_minutes,
+                res=res,
+                must_visit=must_visit,
+                options=options,
             )
 
     def categories(self) -> pd.DataFrame:

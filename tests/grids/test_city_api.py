@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -18,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from api.app import create_app
 from api.settings import Settings
 from grids import City
-from grids.errors import NotFound
+from grids.errors import InvalidInput, NotFound
 from tests.conftest import HISTORY_SECRET, HistoryCity
 
 WEEK = "2026-11-02"  # a full week near the end of the history
@@ -48,6 +51,13 @@ def api(history_city: HistoryCity, tmp_path_factory: pytest.TempPathFactory) -> 
             assert response.status_code == 200, response.text
             return response.json()
 
+        def post(path: str, body: dict[str, Any]) -> Any:  # plans are an admin's, not a planner's
+            admin = {"Authorization": f"Bearer {history_city.token('admin')}"}
+            response = client.post(path, json=body, headers=admin)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        get.post = post  # type: ignore[attr-defined]
         yield get
 
 
@@ -156,3 +166,121 @@ def test_import_grids_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _expected_hours(
+    city: City, since: dt.datetime, until: dt.datetime
+) -> dict[tuple[str, str], float]:
+    """Hours on duty per (officer, grid) from the roster rows, one occurrence at a time."""
+    query = text(
+        "SELECT p.code, u.code, r.weekdays, r.start_time, r.end_time, r.valid_from, "
+        "r.valid_until FROM roster_entries r JOIN people p ON p.id = r.person_id "
+        "JOIN units u ON u.id = r.unit_id WHERE u.level = 'grid'"
+    )
+    with city._session() as session:  # closed, or the schema's DROP waits for its lock
+        rows = session.execute(query).all()
+    tz = ZoneInfo(city.timezone)
+    hours: dict[tuple[str, str], float] = defaultdict(float)
+    for officer, grid, weekdays, start, end, valid_from, valid_until in rows:
+        start, end = (
+            v if isinstance(v, dt.time) else dt.time.fromisoformat(v) for v in (start, end)
+        )
+        valid_from = (
+            valid_from if isinstance(valid_from, dt.date) else dt.date.fromisoformat(valid_from)
+        )
+        if valid_until is not None and not isinstance(valid_until, dt.date):
+            valid_until = dt.date.fromisoformat(valid_until)
+        day = since.astimezone(tz).date() - dt.timedelta(days=1)
+        while day <= until.astimezone(tz).date():
+            if (
+                str(day.isoweekday()) in weekdays
+                and valid_from <= day
+                and (valid_until is None or day <= valid_until)
+            ):
+                begin = dt.datetime.combine(day, start, tz)
+                finish = dt.datetime.combine(day + dt.timedelta(days=end <= start), end, tz)
+                overlap = (min(finish, until) - max(begin, since)).total_seconds()
+                if overlap > 0:
+                    hours[(officer, grid)] += overlap / 3600
+            day += dt.timedelta(days=1)
+    return dict(hours)
+
+
+def test_officer_hours_are_the_rosters(city: City) -> None:
+    tz = ZoneInfo(city.timezone)
+    since = dt.datetime(2026, 11, 2, tzinfo=tz)
+    until = dt.datetime(2026, 11, 9, 12, tzinfo=tz)  # half a day at the end: clipped shifts
+    frame = city.officer_hours(since, until)
+    assert list(frame.columns) == ["officer", "grid", "community", "town", "shifts", "hours"]
+    assert len(frame) > 0 and (frame["hours"] > 0).all()
+    mine = {(r.officer, r.grid): r.hours for r in frame.itertuples()}
+    expected = _expected_hours(city, since, until)
+    assert mine.keys() == expected.keys()
+    for key, value in expected.items():
+        assert mine[key] == pytest.approx(value, abs=1e-9), key
+    town = frame["town"].iloc[0]
+    assert (city.officer_hours(since, until, unit=town)["town"] == town).all()
+    with pytest.raises(InvalidInput):
+        city.officer_hours(None, until)
+
+
+def test_hotspots_of_some_hours(city: City) -> None:
+    window = {"since": "2026-08-01", "until": "2026-11-01", "res": 8}
+    whole = city.hotspots(**window)
+    assert city.hotspots(**window, hours=(0, 24))["gi_z"].equals(whole["gi_z"])
+    night = city.hotspots(**window, hours=(20, 6))
+    cases = city.cases(since=window["since"], until=window["until"])
+    counted = cases[
+        cases["duplicate_of"].isna() & ~cases["reject_reason"].isin(["invalid", "duplicate"])
+    ]
+    hour = counted["reported_at"].dt.tz_convert(city.timezone).dt.hour
+    assert (
+        night["count"].sum() == ((hour >= 20) | (hour < 6)).sum() == night.attrs["meta"]["reports"]
+    )
+    assert night.attrs["meta"]["hours"] == "20:00-06:00"
+    with pytest.raises(InvalidInput):
+        city.hotspots(**window, hours=(6, 6))
+
+
+def test_a_patrol_plan_is_the_services(city: City, api: Any) -> None:
+    window = {"since": "2026-08-01", "until": "2026-11-01"}
+    town = city.cases(**window)["town"].mode().iloc[0]
+    points = city.patrol_points(unit=town)
+    start = points.geometry.iloc[0]
+    shift = "2026-11-02T20:00:00"
+    planned = city.patrol_plan(
+        shift, 240, [(start.y, start.x)], unit=town, seed=3, time_limit_s=20, **window
+    )
+    hot = city.hotspots(unit=town, res=9, k=1, **window)
+    strong = hot[hot["gi_bin"] >= 2].set_index("cell")["gi_z"]
+    cells = planned.hot_cells.set_index("cell")["gi_z"]
+    assert len(cells) > 0 and cells.sort_index().equals(strong.sort_index())
+    stops = planned.stops
+    assert set(stops.loc[stops["kind"] == "hot cell", "id"]) == set(
+        planned.hot_cells.loc[planned.hot_cells["planned"], "cell"]
+    )
+    must = set(points.loc[points["must_visit"], "code"])
+    assert must == set(stops.loc[stops["kind"] == "must visit", "id"]) | set(planned.dropped_must)
+    begins = pd.Timestamp(shift, tz=city.timezone)
+    assert (stops["arrive"] >= begins).all()
+    assert (stops["depart"] <= begins + pd.Timedelta(minutes=240)).all()
+    body = {
+        "unit": town,
+        "teams": [
+            {
+                "name": "T1",
+                "start": {"lat": start.y, "lon": start.x},
+                "shift_start": begins.isoformat(),
+                "shift_minutes": 240,
+            }
+        ],
+        "since": "2026-08-01T00:00:00+08:00",
+        "until": "2026-11-01T00:00:00+08:00",
+        "seed": 3,
+        "time_limit_s": 20,
+    }
+    theirs = api.post("/api/v1/patrols/plans", body)
+    if not planned.plan.timed_out:
+        ids = [s["id"] for t in theirs["teams"] for s in t["stops"]]
+        assert list(stops["id"]) == ids
+        assert planned.total_prize == pytest.approx(theirs["total_prize"])
