@@ -48,6 +48,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "hotspots": ["--out", "{tmp}/hot.csv"],
     "emerging": ["--out", "{tmp}/emerging.csv"],
     "summary": ["--out", "{tmp}/summary.json"],
+    "export cases": ["{tmp}/export"],
     "route": ["{points}", "--out", "{tmp}/routed.csv"],
     "patrol plan": ["--start", "23.02,113.75", "--out", "{tmp}/plan.json"],
     "patrol import-points": ["{patrol_points}"],
