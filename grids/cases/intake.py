@@ -122,8 +122,7 @@ def submit(
     Photos are checked and written before the transaction, under temporary names
     that they leave once it has committed, and removed again if it fails; two
     concurrent tries with one key meet on the key's unique index, and the loser
-    returns the winner's case. The answer is rendered once the case is committed, in a
-    read of its own, so the write transaction holds no longer than the write.
+    returns the winner's case.
     """
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
@@ -146,7 +145,7 @@ def submit(
                 photos=stored,
                 client_id=client_id,
             )
-            case_id = item.id
+            result = render(session, item)
     except IntegrityError:
         if store:
             store.discard(stored)
@@ -164,10 +163,7 @@ def submit(
         raise
     if store:
         store.keep(stored)
-    with sessions() as session:  # after the commit: SQLite's write lock is held no longer
-        created = session.get(Case, case_id)
-        assert created is not None
-        return render(session, created), False
+    return result, False
 
 
 def check_idempotency_key(key: str) -> None:
