@@ -170,6 +170,7 @@ def my_cases(session: Session, own: OwnReports, *, limit: int = 200) -> list[dic
     rows = session.scalars(
         select(Case).where(*own_conditions(own)).order_by(Case.id.desc()).limit(limit)
     ).all()
+    rewards = rewards_of(session, [item.id for item in rows])
     out = []
     for item in rows:
         steps = history(session, item, public=True)
@@ -194,7 +195,7 @@ def my_cases(session: Session, own: OwnReports, *, limit: int = 200) -> list[dic
                 "reported_at": _iso(item.reported_at),
                 "status": status,
                 "duplicate_of": item.duplicate_of_id,
-                "reward": rewards_of(session, [item.id]).get(item.id),
+                "reward": rewards.get(item.id),
                 "steps": steps,
             }
         )
